@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.run [--only NAME ...]` prints one JSON object."""

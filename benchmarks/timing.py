@@ -1,0 +1,37 @@
+"""Shared timing helpers: repeated runs after warm-up, reported as median/min/max seconds."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def time_repeated(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
+    """Run fn `warmup` times untimed, then `repeats` times; seconds per call (median, min, max)."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return {
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "max_s": max(samples),
+        "repeats": repeats,
+        "warmup": warmup,
+    }
+
+
+def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> dict:
+    """fp32 matmul peak of this machine: median GFLOP/s of an n x n numpy (OpenBLAS) product."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((n, n), dtype=np.float32)
+    b = rng.random((n, n), dtype=np.float32)
+    timing = time_repeated(lambda: a @ b, repeats, warmup=1)
+    flops = 2.0 * n**3
+    return {"n": n, "gflops_median": flops / timing["median_s"] / 1e9, **timing}

@@ -1,0 +1,1 @@
+"""Network architectures: Keras 3 functional models (generators and discriminators)."""

@@ -1,0 +1,1 @@
+"""Loss functions: pixel, perceptual (VGG feature) and adversarial losses."""
