@@ -15,10 +15,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks import pipeline, timing  # noqa: E402
+from benchmarks import pipeline, timing, training  # noqa: E402
 
 WORKLOADS = {
     "pipeline": pipeline.run,
+    **{
+        f"{name}{suffix}": (lambda name=name, jit=jit: training.run(name, jit_compile=jit))
+        for name in training.CONFIGS
+        for suffix, jit in (("", True), ("_no_xla", False))
+    },
 }
 
 flags.DEFINE_multi_enum("only", None, sorted(WORKLOADS), "Run only these workloads.")

