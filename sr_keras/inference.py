@@ -4,6 +4,9 @@ A model spec is one of
   * ``bicubic``                     MATLAB bicubic interpolation (the papers' baseline);
   * a shipped name                  e.g. ``realesrgan-x4plus`` (see `sr_keras.weights.pretrained`);
   * ``PATH.keras``                  a whole Keras model saved by sr-train / model.save;
+  * ``PATH.weights.h5``             bare weights of an RRDBNet or SRResNet (e.g. written by
+                                    ``python -m sr_keras.weights.pytorch``): the architecture and its
+                                    hyper-parameters are inferred from the file (`sr_keras.weights.keras_h5`);
   * a SavedModel directory          exported by sr-export (its ``serve_float`` signature).
 Every upscaler maps uint8 RGB [H, W, 3] to float32 [0, 1] RGB [sH, sW, 3] (not yet rounded).
 """
@@ -20,19 +23,63 @@ import tensorflow as tf
 from sr_keras.ops.imresize import imresize
 
 
+def tile_windows(length: int, tile: int, pad: int) -> list[tuple[int, int, int, int]]:
+    """Split [0, length) into cores of `tile` samples, each read through a window with `pad`
+    samples of context on both sides.
+
+    Returns (window_start, window_end, core_start, core_end) tuples.  All windows have the same
+    size min(length, tile + 2 * pad): windows at the borders are shifted inwards instead of
+    shrunk, so a compiled model sees one input shape.  Cores partition [0, length) exactly.
+    """
+    if tile <= 0 or tile >= length:
+        return [(0, length, 0, length)]
+    size = min(length, tile + 2 * pad)
+    result = []
+    for core_start in range(0, length, tile):
+        core_end = min(core_start + tile, length)
+        window_start = min(max(core_start - pad, 0), length - size)
+        result.append((window_start, window_start + size, core_start, core_end))
+    return result
+
+
+def upscale_tiled(upscale_float, lr: np.ndarray, scale: int, tile: int, tile_pad: int) -> np.ndarray:
+    """Run `upscale_float` ([1, h, w, 3] -> [1, sh, sw, 3], float32 [0, 1]) tile by tile.
+
+    lr: float32 [H, W, 3] in [0, 1].  Each tile of `tile` x `tile` LR pixels is upscaled with
+    `tile_pad` LR pixels of context on every side, and only its core is kept: overlaps are
+    discarded, never blended, so there are no seams once tile_pad covers the receptive field that
+    matters.  Peak memory is that of one padded tile (plus the float32 output image).
+    """
+    height, width = lr.shape[:2]
+    output = np.empty((height * scale, width * scale, lr.shape[2]), dtype=np.float32)
+    for y0, y1, cy0, cy1 in tile_windows(height, tile, tile_pad):
+        for x0, x1, cx0, cx1 in tile_windows(width, tile, tile_pad):
+            sr = np.asarray(upscale_float(lr[None, y0:y1, x0:x1]))[0]
+            output[cy0 * scale : cy1 * scale, cx0 * scale : cx1 * scale] = sr[
+                (cy0 - y0) * scale : (cy1 - y0) * scale, (cx0 - x0) * scale : (cx1 - x0) * scale
+            ]
+    return output
+
+
 @dataclasses.dataclass
 class Upscaler:
-    """A named x`scale` upscaler: `__call__(uint8 [H, W, 3]) -> float32 [0, 1] [sH, sW, 3]`."""
+    """A named x`scale` upscaler: `__call__(uint8 [H, W, C]) -> float32 [0, 1] [sH, sW, 3]`.
+
+    `tile` > 0 processes the image in tiles of that many LR pixels with `tile_pad` pixels of
+    context (see `upscale_tiled`); 0 runs the whole image at once.
+    """
 
     name: str
     scale: int
     upscale_float: Callable[[np.ndarray], np.ndarray]  # float32 [1, h, w, 3] in [0, 1] -> [1, sh, sw, 3]
+    tile: int = 0
+    tile_pad: int = 10
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         lr = np.asarray(lr)
         if lr.dtype != np.uint8 or lr.ndim != 3 or lr.shape[-1] != 3:
             raise ValueError(f"{self.name}: expected a uint8 [H, W, 3] image, got {lr.dtype} {lr.shape}")
-        return np.asarray(self.upscale_float(lr[None].astype(np.float32) / 255.0))[0]
+        return upscale_tiled(self.upscale_float, lr.astype(np.float32) / 255.0, self.scale, self.tile, self.tile_pad)
 
 
 def bicubic_upscaler(scale: int) -> Upscaler:
@@ -68,6 +115,10 @@ def load_upscaler(spec: str, scale: int = 4) -> Upscaler:
         import sr_keras.archs  # noqa: F401  (registers the custom layers and models)
 
         return keras_upscaler(keras.saving.load_model(spec, compile=False), os.path.basename(spec))
+    if spec.endswith(".weights.h5"):
+        from sr_keras.weights.keras_h5 import model_from_weights
+
+        return keras_upscaler(model_from_weights(spec), os.path.basename(spec))
     if os.path.isdir(spec) and os.path.isfile(os.path.join(spec, "saved_model.pb")):
         loaded = tf.saved_model.load(spec)
         if "serve_float" not in loaded.signatures:
@@ -83,5 +134,5 @@ def load_upscaler(spec: str, scale: int = 4) -> Upscaler:
         return keras_upscaler(pretrained.load_pretrained(spec), spec)
     raise ValueError(
         f"unknown model {spec!r}: expected 'bicubic', a shipped name ({', '.join(sorted(pretrained.SHIPPED_MODELS))}), "
-        "a .keras file or a SavedModel directory"
+        "a .keras file, a .weights.h5 file or a SavedModel directory"
     )

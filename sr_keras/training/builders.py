@@ -50,10 +50,12 @@ def build_discriminator(config: TrainConfig) -> keras.Model:
 
 def build_content_loss(config: TrainConfig, perceptual_weights=None) -> ContentLoss:
     """Pixel + perceptual loss; `perceptual_weights` overrides config.perceptual_weights (tests pass None)."""
-    from sr_keras.losses import perceptual, pixel
+    from sr_keras.losses import pixel
 
     perceptual_loss = None
     if config.perceptual_layer and config.perceptual_weight:
+        from sr_keras.losses import perceptual
+
         perceptual_loss = perceptual.PerceptualLoss(
             layer=config.perceptual_layer,
             before_activation=config.perceptual_before_activation,

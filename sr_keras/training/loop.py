@@ -140,6 +140,7 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
 
     strategy = builders.make_strategy(config.strategy, config.tpu)
+    keras.utils.set_random_seed(config.seed)  # initial weights are a function of the seed too
     with strategy.scope():
         model = builders.build_training_model(config, perceptual_weights)
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())

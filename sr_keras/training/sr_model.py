@@ -52,33 +52,33 @@ class SRModel(keras.Model):
         self.generator = generator
         self.content_loss = content_loss
         self.scale = scale
-        self._trackers: dict[str, keras.metrics.Mean] = {}
+        self._term_trackers: dict[str, keras.metrics.Mean] = {}
 
     def call(self, lr, training=False):
         return self.generator(lr, training=training)
 
     # --- metrics -------------------------------------------------------------------------------
-    def _tracker(self, name: str) -> keras.metrics.Mean:
-        if name not in self._trackers:
-            self._trackers[name] = keras.metrics.Mean(name=name)
-        return self._trackers[name]
+    def _term_tracker(self, name: str) -> keras.metrics.Mean:
+        if name not in self._term_trackers:
+            self._term_trackers[name] = keras.metrics.Mean(name=name)
+        return self._term_trackers[name]
 
     def _report(self, values: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         logs = {}
         for name, value in values.items():
-            tracker = self._tracker(name)
+            tracker = self._term_tracker(name)
             tracker.update_state(value)
             logs[name] = tracker.result()
         return logs
 
     @property
     def metrics(self):
-        return list(self._trackers.values())
+        return list(self._term_trackers.values())
 
     def build_trackers(self, names) -> None:
         """Create the loss trackers before tracing (Keras variables cannot be made inside XLA)."""
         for name in names:
-            self._tracker(name)
+            self._term_tracker(name)
 
     @property
     def loss_names(self) -> list[str]:
@@ -96,7 +96,7 @@ class SRModel(keras.Model):
         return tf.cast(self.generator(lr, training=training), tf.float32)
 
     def train_step(self, data):
-        lr, hr = data
+        lr, hr, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             sr = self.generate(lr, training=True)
             terms = self.content_loss(hr, sr)
@@ -107,7 +107,7 @@ class SRModel(keras.Model):
         return self._report({"g_loss": loss, **terms})
 
     def test_step(self, data):
-        lr, hr = data
+        lr, hr, _ = keras.utils.unpack_x_y_sample_weight(data)
         sr = self.generate(lr, training=False)
         return self._report(
             {

@@ -100,7 +100,7 @@ class SRGANModel(SRModel):
         }
 
     def train_step(self, data):
-        lr, hr = data
+        lr, hr, _ = keras.utils.unpack_x_y_sample_weight(data)
         sr, g_logs = self.generator_step(lr, hr)
         d_logs = self.discriminator_step(hr, sr)
         return self._report({**g_logs, **d_logs})

@@ -63,6 +63,7 @@ def test_hard_kill_loses_at_most_the_steps_since_the_last_checkpoint(photo_dir, 
     state_file = run_dir / "checkpoints" / "checkpoint"
     deadline = time.time() + 240
     while time.time() < deadline and not (state_file.exists() and "ckpt-6" in state_file.read_text()):
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]  # died before step 6
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
