@@ -164,6 +164,7 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     per_epoch = config.checkpoint_every
     model.fit(
         dataset,
+        shuffle=False,  # the stream is already shuffled, statelessly (see sr_keras.data.pipeline)
         steps_per_epoch=per_epoch,
         initial_epoch=start // per_epoch,
         epochs=start // per_epoch + math.ceil((config.steps - start) / per_epoch),

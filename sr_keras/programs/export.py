@@ -1,0 +1,188 @@
+"""sr-export: a generator as a TF Serving SavedModel or a TFLite model.
+
+  sr-export --model=runs/srgan/generator.keras --output=serving/            # -> serving/srresnet/1/
+  sr-export --model=realesrgan-x4plus --output=serving/ --model_name=esrgan --version=3
+  sr-export --model=generator.keras --format=tflite --output=tflite/ --tflite_quantization=float16
+  sr-export --model=generator.keras --format=tflite --output=sr_128.tflite --tflite_input=128x128 \
+      --tflite_quantization=int8 --representative_data=DIV2K_train_HR/
+
+SavedModel: signatures serving_default (uint8 images), serve_image_bytes (encoded images -> PNG,
+for TF Serving REST {"b64": ...}) and serve_float (float32 [0, 1]), any image size, written as
+OUTPUT/MODEL_NAME/VERSION/ (the layout tensorflow_model_server watches; VERSION defaults to the
+next free integer).  TFLite: float32 [1, H, W, 3] in [0, 1] in and out, H x W fixed by
+--tflite_input or dynamic; only builtin ops.  See sr_keras.export.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """'' -> None (dynamic); 'HxW' -> (H, W); 'N' -> (N, N)."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text)
+    if not match or int(match.group(1)) <= 0 or (match.group(2) is not None and int(match.group(2)) <= 0):
+        raise ValueError(f"--tflite_input={text!r}: expected HxW with positive integers (e.g. 128x96), or empty for a dynamic size")
+    height = int(match.group(1))
+    return height, int(match.group(2) or height)
+
+
+def default_model_name(spec: str, model) -> str:
+    """The shipped name, else the Keras model's name, made URL-safe."""
+    name = model.name if spec.endswith(".keras") else spec
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-") or "sr"
+
+
+def verify_saved_model(path: str, model) -> float:
+    """max |serve_float(x) - clip(model(x))| on a random 12x10 image, through the reloaded SavedModel."""
+    import numpy as np
+    import tensorflow as tf
+
+    from sr_keras import export
+
+    image = np.random.default_rng(0).random((1, 12, 10, 3), dtype=np.float32)
+    loaded = tf.saved_model.load(path)
+    served = loaded.signatures[export.SERVE_FLOAT](tf.constant(image))[export.IMAGE_KEY].numpy()
+    expected = np.clip(model(image, training=False).numpy(), 0, 1)
+    return float(np.abs(served - expected).max())
+
+
+def verify_tflite(path: str, model, input_size) -> tuple[float, float, str]:
+    """(max abs diff, PSNR in dB) of the TFLite output vs clip(model(x)), and what x was.
+
+    x is a crop of an embedded photo (input_size, else 32x32), or random pixels if no photo is
+    large enough: quantization errors on photos are what matters, noise exaggerates them.
+    """
+    import numpy as np
+
+    from sr_keras import export
+
+    height, width = input_size or (32, 32)
+    try:
+        photo = export.default_representative_images()[0]
+        image = export.representative_crops([photo], (height, width), num_samples=1)[0]
+        what = f"a {height}x{width} photo crop"
+    except ValueError:
+        image = np.random.default_rng(0).random((1, height, width, 3), dtype=np.float32)
+        what = f"a random {height}x{width} image"
+    output = export.run_tflite(path, image)
+    expected = np.clip(model(image, training=False).numpy(), 0, 1)
+    if output.shape != expected.shape:
+        raise RuntimeError(f"{path}: TFLite output shape {output.shape} differs from the Keras model's {expected.shape}")
+    difference = np.abs(output.astype(np.float64) - expected)
+    mse = float(np.mean(difference**2))
+    psnr = 10 * np.log10(1 / mse) if mse > 0 else float("inf")
+    return float(difference.max()), psnr, what
+
+
+def main(argv):
+    del argv
+    from absl import logging
+
+    if not FLAGS["verbosity"].present:  # TF's SavedModel writer logs every renamed capture at INFO
+        logging.set_verbosity(logging.WARNING)
+    # Argument errors first, before the slow TensorFlow import.
+    if FLAGS.version is not None and FLAGS.version < 0:
+        raise ValueError(f"--version={FLAGS.version}: must be a non-negative integer")
+    input_size = parse_size(FLAGS.tflite_input)
+    if FLAGS.format == "saved_model" and (FLAGS.tflite_input or FLAGS.tflite_quantization != "float32"):
+        raise ValueError("--tflite_input and --tflite_quantization apply to --format=tflite only")
+    if FLAGS.model.endswith(".keras") and not os.path.isfile(FLAGS.model):
+        raise FileNotFoundError(f"{FLAGS.model}: no such model file")
+
+    from sr_keras import export
+
+    model = export.load_keras_model(FLAGS.model)
+    model_name = FLAGS.model_name or default_model_name(FLAGS.model, model)
+    scale = export.model_scale(model)
+
+    if FLAGS.format == "saved_model":
+        path = export.export_saved_model(model, FLAGS.output, model_name, FLAGS.version)
+        print(f"wrote {path} (x{scale}; signatures: {', '.join(export.SIGNATURES)})", file=sys.stderr)
+        if FLAGS.verify:
+            difference = verify_saved_model(path, model)
+            print(f"serve_float vs Keras on a random 12x10 image: max abs diff {difference:.2e}", file=sys.stderr)
+            if not difference <= 1e-4:
+                raise RuntimeError(f"{path}: the SavedModel's serve_float differs from the Keras model by {difference}")
+        base = os.path.abspath(os.path.dirname(path))
+        print(
+            f"serve it with: tensorflow_model_server --rest_api_port=8501 --model_name={model_name} --model_base_path={base}",
+            file=sys.stderr,
+        )
+        return
+
+    if FLAGS.output.endswith(".tflite"):
+        path = FLAGS.output
+    else:
+        path = os.path.join(FLAGS.output, export.tflite_file_name(model_name, FLAGS.tflite_quantization, input_size))
+    representative = None
+    if FLAGS.tflite_quantization == "int8":
+        from sr_keras.data import sources
+
+        representative = [item.image for item in sources.load_source(FLAGS.representative_data, FLAGS.data_dir)]
+    export.export_tflite(
+        model,
+        path,
+        quantization=FLAGS.tflite_quantization,
+        input_size=input_size,
+        representative_images=representative,
+        num_calibration_samples=FLAGS.calibration_samples,
+        calibration_size=FLAGS.calibration_size,
+    )
+    ops = export.tflite_ops(path)
+    size = "dynamic [1, H, W, 3]" if input_size is None else f"[1, {input_size[0]}, {input_size[1]}, 3]"
+    print(f"wrote {path} ({os.path.getsize(path)} bytes, x{scale}, {FLAGS.tflite_quantization}, input {size})", file=sys.stderr)
+    print(f"ops: {', '.join(ops)}", file=sys.stderr)
+    if export.non_builtin_ops(path):
+        raise RuntimeError(f"{path}: uses non-builtin ops {export.non_builtin_ops(path)}")
+    if FLAGS.verify:
+        difference, psnr, what = verify_tflite(path, model, input_size)
+        print(f"TFLite vs Keras on {what}: max abs diff {difference:.2e} (on [0, 1]), PSNR {psnr:.1f} dB", file=sys.stderr)
+        # float32 must match; quantized models differ by design (reported), but never by NaN.
+        bound = 1e-3 if FLAGS.tflite_quantization == "float32" else float("inf")
+        if not difference <= bound:
+            raise RuntimeError(f"{path}: the TFLite model differs from the Keras model by {difference}")
+
+
+def define_flags() -> None:
+    """Define the flags (at run time, not import time: tests import this module's helpers next
+    to other programs that define flags of the same names)."""
+    flags.DEFINE_string("model", None, "A .keras file (sr-train's generator) or a shipped model name.", required=True)
+    flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite"], "What to write.")
+    flags.DEFINE_string(
+        "output",
+        None,
+        "saved_model: the model base folder (gets MODEL_NAME/VERSION/). tflite: a .tflite file, or a folder "
+        "(gets MODEL_NAME_QUANTIZATION_SIZE.tflite).",
+        required=True,
+    )
+    flags.DEFINE_string("model_name", None, "Name of the served model (REST URL /v1/models/NAME); default: the shipped name or the Keras model's name.")
+    flags.DEFINE_integer("version", None, "SavedModel version folder (an integer); default: the next free one (1 for a new model).")
+    flags.DEFINE_enum("tflite_quantization", "float32", ["float32", "float16", "dynamic_int8", "int8"], "TFLite weights/activations.")
+    flags.DEFINE_string("tflite_input", "", "TFLite input size HxW (e.g. 128x128, or 128 for square); empty = dynamic size.")
+    flags.DEFINE_string("representative_data", "embedded", "int8 calibration photos: a folder, 'embedded' or tfds:NAME[:SPLIT].")
+    flags.DEFINE_string("data_dir", None, "TFDS data_dir for a tfds: --representative_data.")
+    flags.DEFINE_integer("calibration_samples", 100, "int8: number of random crops used for calibration.")
+    flags.DEFINE_integer("calibration_size", 64, "int8 with a dynamic input size: side of the calibration crops.")
+    flags.DEFINE_bool("verify", True, "Run the export once on a random image and compare it with the Keras model.")
+
+
+def run():
+    """Console-script entry point."""
+    from sr_keras.programs import run_program
+
+    define_flags()
+    run_program(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,65 @@
+"""sr-export end to end as a user runs it: a .keras file in, TF Serving / TFLite files out."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sr_keras import export
+from sr_keras.programs.export import default_model_name, parse_size
+from tests.export.conftest import cli_env, keras_float
+
+
+def run_export(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "sr_keras.programs.export", *args], capture_output=True, text=True, timeout=300, env=cli_env()
+    )
+
+
+@pytest.fixture(scope="module")
+def keras_file(models, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "generator.keras"
+    models["rrdbnet"].save(path)
+    return str(path)
+
+
+def test_parse_size_and_default_name(models):
+    assert parse_size("") is None and parse_size(" 128x96 ") == (128, 96) and parse_size("64") == (64, 64)
+    for bad in ("0x4", "12x", "a", "3x-2"):
+        with pytest.raises(ValueError, match="tflite_input"):
+            parse_size(bad)
+    assert default_model_name("x/generator.keras", models["rrdbnet"]) == "rrdbnet"
+    assert default_model_name("realesrgan-x4plus", models["rrdbnet"]) == "realesrgan-x4plus"
+
+
+def test_saved_model_versions(keras_file, models, tmp_path):
+    result = run_export(f"--model={keras_file}", f"--output={tmp_path}", "--model_name=esr")
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stderr and "max abs diff 0" in result.stderr
+    assert f"--model_base_path={tmp_path / 'esr'}" in result.stderr
+    result = run_export(f"--model={keras_file}", f"--output={tmp_path}", "--model_name=esr", "--version=1")
+    assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
+    assert export.existing_versions(str(tmp_path / "esr")) == [1]
+
+
+def test_tflite_fixed_size_file(keras_file, models, tmp_path):
+    result = run_export(f"--model={keras_file}", "--format=tflite", f"--output={tmp_path}", "--tflite_input=12x10")
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "rrdbnet_float32_12x10.tflite"
+    assert path.is_file() and "ops: ADD, CONCATENATION, CONV_2D" in result.stderr
+    image = np.random.default_rng(5).random((1, 12, 10, 3), dtype=np.float32)
+    assert np.abs(export.run_tflite(str(path), image) - keras_float(models["rrdbnet"], image)).max() < 1e-4
+
+
+def test_clear_errors(keras_file, tmp_path):
+    for args, message in [
+        ([f"--model={tmp_path / 'nope.keras'}"], "no such model file"),
+        ([f"--model={keras_file}", "--format=tflite", "--tflite_input=12y"], "--tflite_input='12y'"),
+        ([f"--model={keras_file}", "--tflite_quantization=int8"], "apply to --format=tflite only"),
+    ]:
+        result = run_export(*args, f"--output={tmp_path}")
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
+    assert not os.listdir(tmp_path)
