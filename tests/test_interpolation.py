@@ -1,6 +1,5 @@
 """Network interpolation (ESRGAN Sec. 3.4): exact endpoints, the blend, clear refusals, sr-interpolate."""
 
-import json
 import os
 import subprocess
 import sys

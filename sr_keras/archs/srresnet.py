@@ -40,23 +40,28 @@ def upsampling_steps(scale: int) -> int:
 
 @keras.saving.register_keras_serializable(package="sr_keras")
 class SRResNet(keras.Model):
-    """SRResNet generator: `num_blocks` residual blocks of `num_features` channels, x`scale`."""
+    """SRResNet generator: `num_blocks` residual blocks of `num_features` channels, x`scale`.
 
-    def __init__(self, num_blocks: int = 16, num_features: int = 64, scale: int = 4, **kwargs):
+    batch_norm=False removes every BN layer (ESRGAN's ablation, Fig. 8 column 2); the BN
+    positions become identity layers so that the layer names stay those of the BN model.
+    """
+
+    def __init__(self, num_blocks: int = 16, num_features: int = 64, scale: int = 4, batch_norm: bool = True, **kwargs):
         steps = upsampling_steps(scale)
         f = num_features
+        norm = _batch_norm if batch_norm else (lambda name: keras.layers.Identity(name=name))
         inputs = keras.Input(shape=(None, None, 3), name="lr")
         x = keras.layers.Conv2D(f, 9, padding="same", name="conv_first")(inputs)
         x = skip = _prelu("prelu_first")(x)
         for i in range(num_blocks):
             y = keras.layers.Conv2D(f, 3, padding="same", name=f"body_{i}_conv1")(x)
-            y = _batch_norm(f"body_{i}_bn1")(y)
+            y = norm(f"body_{i}_bn1")(y)
             y = _prelu(f"body_{i}_prelu")(y)
             y = keras.layers.Conv2D(f, 3, padding="same", name=f"body_{i}_conv2")(y)
-            y = _batch_norm(f"body_{i}_bn2")(y)
+            y = norm(f"body_{i}_bn2")(y)
             x = keras.layers.Add(name=f"body_{i}_add")([x, y])
         x = keras.layers.Conv2D(f, 3, padding="same", name="conv_body")(x)
-        x = _batch_norm("bn_body")(x)
+        x = norm("bn_body")(x)
         x = keras.layers.Add(name="add_body")([skip, x])
         for i in range(steps):
             x = keras.layers.Conv2D(4 * f, 3, padding="same", name=f"upsample_{i}_conv")(x)
@@ -67,9 +72,13 @@ class SRResNet(keras.Model):
         self.num_blocks = num_blocks
         self.num_features = num_features
         self.scale = scale
+        self.batch_norm = batch_norm
 
     def get_config(self):
-        return {"num_blocks": self.num_blocks, "num_features": self.num_features, "scale": self.scale, "name": self.name}
+        config = {"num_blocks": self.num_blocks, "num_features": self.num_features, "scale": self.scale, "name": self.name}
+        if not self.batch_norm:  # only when off, so configs saved before the option still compare equal
+            config["batch_norm"] = False
+        return config
 
     @classmethod
     def from_config(cls, config):

@@ -39,6 +39,7 @@ FLAGS = flags.FLAGS
 PANEL_INCHES = 2.5  # width of one panel
 DPI = 100  # so a panel is PANEL_INCHES * DPI = 250 pixels wide
 CAPTION_INCHES = 0.5
+GAP = 0.03  # white space between panels, fraction of a panel's width
 
 
 def parse_crop(text: str | None, height: int, width: int) -> tuple[int, int, int, int]:
@@ -110,7 +111,7 @@ def plot_sweep(panels, captions, path: str) -> int:
     figure_height = image_inches + CAPTION_INCHES
     figure = plt.figure(figsize=(PANEL_INCHES * count, figure_height), dpi=DPI)
     for index, (panel, caption) in enumerate(zip(panels, captions)):
-        axes = figure.add_axes([index / count, 0.0, 1.0 / count, image_inches / figure_height])
+        axes = figure.add_axes([(index + GAP / 2) / count, 0.0, (1.0 - GAP) / count, image_inches / figure_height])
         axes.imshow(panel, interpolation="nearest")
         axes.set_axis_off()
         figure.text((index + 0.5) / count, 1.0 - 0.5 * CAPTION_INCHES / figure_height, caption, ha="center", va="center", fontsize=10)
@@ -157,7 +158,7 @@ def main(argv):
         panels = [sr[y : y + h, x : x + w] for sr in results]
         captions = []
         for a, score in zip(alphas, scores):
-            captions.append(f"\u03b1 = {a:g}" + ("" if score is None else f"\n{score:.2f} dB"))
+            captions.append(f"\u03b1 = {a:g}" + ("" if score is None else f"\nPSNR-Y {score:.2f} dB"))
             print(f"alpha {a:g}" + ("" if score is None else f"  PSNR-Y {score:.2f} dB"))
         count = plot_sweep(panels, captions, FLAGS.sweep_output)
         print(f"wrote {FLAGS.sweep_output} ({count} panels)", file=sys.stderr)

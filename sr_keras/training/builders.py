@@ -36,7 +36,7 @@ def build_generator(config: TrainConfig) -> keras.Model:
     from sr_keras.archs.srresnet import SRResNet
 
     if config.generator == "srresnet":
-        return SRResNet(num_blocks=config.num_blocks, num_features=config.num_features, scale=config.scale)
+        return SRResNet(num_blocks=config.num_blocks, num_features=config.num_features, scale=config.scale, batch_norm=config.generator_batch_norm)
     return RRDBNet(num_blocks=config.num_blocks, num_features=config.num_features, growth=config.growth, scale=config.scale)
 
 

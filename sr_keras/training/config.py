@@ -23,6 +23,7 @@ class TrainConfig:
     num_features: int = 64
     growth: int = 32  # RRDBNet dense-block growth channels
     scale: int = 4
+    generator_batch_norm: bool = True  # SRResNet's BN; False removes it (ESRGAN Fig. 8). RRDBNet has none: ignored
     # --- adversarial stage -----------------------------------------------------------------
     gan: str = "none"  # none (PSNR-oriented) | standard (SRGAN) | relativistic (ESRGAN RaGAN)
     discriminator: str = "srgan"  # srgan (Ledig Fig. 4) | vgg_style (ESRGAN, BasicSR)

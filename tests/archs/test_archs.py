@@ -135,3 +135,13 @@ def test_generators_trace_under_xla():
         fn = tf.function(lambda x: model(x, training=False), jit_compile=True)
         x = tf.random.uniform([1, 6, 5, 3])
         np.testing.assert_allclose(fn(x), model(x, training=False), atol=1e-5)
+
+
+def test_srresnet_without_batch_norm_drops_exactly_the_bn_parameters_and_round_trips():
+    f, blocks = 8, 2
+    plain = SRResNet(num_blocks=blocks, num_features=f, batch_norm=False)
+    assert plain.count_params() == srresnet_count(blocks, f, 4) - (2 * blocks + 1) * bn(f)
+    assert not [layer for layer in plain.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    clone = SRResNet.from_config(plain.get_config())
+    assert clone.get_config()["batch_norm"] is False and clone.count_params() == plain.count_params()
+    assert "batch_norm" not in SRResNet(num_blocks=1, num_features=4).get_config()  # default configs unchanged

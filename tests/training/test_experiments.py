@@ -18,6 +18,7 @@ ABLATION = os.path.join(EXPERIMENTS, "ablation")
 # but two fields here: num_blocks counts residual blocks for SRResNet (16) and RRDBs for RRDBNet (23).
 ABLATION_COLUMNS = [
     ("fig8_1_srgan.toml", None),
+    ("fig8_2_no_bn.toml", {"generator_batch_norm": (True, False)}),
     ("fig8_3_before_activation.toml", {"perceptual_before_activation": (False, True)}),
     ("fig8_4_ragan.toml", {"gan": ("standard", "relativistic")}),
     ("fig8_5_rrdb.toml", {"generator": ("srresnet", "rrdbnet"), "num_blocks": (16, 23)}),
