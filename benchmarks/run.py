@@ -1,49 +1,93 @@
 """Run the benchmarks and print one JSON object.
 
-  python -m benchmarks.run                 # everything
-  python -m benchmarks.run --only pipeline # one workload (repeatable flag)
+  python -m benchmarks.run                          # everything (~30-40 min on 2 idle cores)
+  python -m benchmarks.run --only pipeline          # some workloads (repeatable flag)
+  python -m benchmarks.run --smoke                  # tiny models and sizes, ~1-2 min (CI check)
+  python -m benchmarks.run --flops_only             # analytic FLOPs only, nothing timed
+
+Each timed entry has median/min/max seconds over `repeats` runs after `warmup` untimed ones,
+images (or megapixels) per second, its analytic FLOPs (benchmarks/flops.py) and the achieved
+GFLOP/s as a share of the machine's fp32 matmul peak, measured in the same run.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks import pipeline, timing, training  # noqa: E402
+from benchmarks import flops, inference, pipeline, timing, training  # noqa: E402
 
 WORKLOADS = {
-    "pipeline": pipeline.run,
     **{
-        f"{name}{suffix}": (lambda name=name, jit=jit: training.run(name, jit_compile=jit))
+        f"{name}{suffix}": (lambda smoke, repeats, name=name, jit=jit: training.run(name, jit, smoke, repeats))
         for name in training.CONFIGS
         for suffix, jit in (("", True), ("_no_xla", False))
     },
+    **{f"infer_{arch}": (lambda smoke, repeats, arch=arch: inference.run(arch, smoke, repeats)) for arch in inference.ARCHS},
+    "pipeline": lambda smoke, repeats: pipeline.run(FLAGS.data, smoke, repeats),
 }
 
-flags.DEFINE_multi_enum("only", None, sorted(WORKLOADS), "Run only these workloads.")
+flags.DEFINE_multi_enum("only", None, list(WORKLOADS), "Run only these workloads (in the default order).")
+flags.DEFINE_integer("repeats", None, "Timed repeats of every workload (default: per workload, 3-5).")
+flags.DEFINE_bool("smoke", False, "Tiny models, crops and batches: the whole run takes a minute or two.")
+flags.DEFINE_bool("flops_only", False, "Print the analytic FLOPs of the selected workloads without timing anything.")
+flags.DEFINE_string("data", None, "Pipeline source (default: ../shared/data/train_hr if present, else embedded).")
 flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 FLAGS = flags.FLAGS
 
 
+def workload_flops(name: str, smoke: bool):
+    """The FLOPs entry of a workload, computed without running it (None for the pipeline)."""
+    if name.startswith("infer_"):
+        model, _ = inference.build_model(name[len("infer_") :], smoke)
+        size = inference.SMOKE_SIZE if smoke else inference.SIZE
+        return {"total": flops.count_flops(model, (1, size, size, 3)).total, "per": "image (forward)"}
+    if name == "pipeline":
+        return None
+    config = training.make_config(name.removesuffix("_no_xla"), jit_compile=False, smoke=smoke)
+    return training.update_flops(training.build_model(config), config)
+
+
 def main(argv):
     del argv
+    import keras
     import tensorflow as tf
 
-    names = FLAGS.only or sorted(WORKLOADS)
+    start = time.perf_counter()
+    names = [name for name in WORKLOADS if FLAGS.only is None or name in FLAGS.only]
     result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "tensorflow": tf.__version__},
-        "matmul_peak": timing.matmul_peak_gflops(),
-        "workloads": {},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "tensorflow": tf.__version__, "keras": keras.__version__},
+        "settings": {"smoke": FLAGS.smoke, "repeats": FLAGS.repeats, "flops_only": FLAGS.flops_only},
+        "flop_convention": flops.CONVENTION,
     }
-    for name in names:
-        print(f"running {name} ...", file=sys.stderr)
-        result["workloads"][name] = WORKLOADS[name]()
+    if FLAGS.flops_only:
+        result["workloads"] = {name: {"flops": workload_flops(name, FLAGS.smoke)} for name in names}
+    else:
+        n = 1024 if FLAGS.smoke else 4096
+        result["matmul_peak"] = timing.matmul_peak_gflops(n, repeats=3 if FLAGS.smoke else 5)
+        result["workloads"] = {}
+        for name in names:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            result["workloads"][name] = WORKLOADS[name](FLAGS.smoke, FLAGS.repeats)
+            keras.backend.clear_session()
+            gc.collect()
+        timing.add_achieved(result["workloads"], result["matmul_peak"]["gflops_median"])
+        workloads = result["workloads"]
+        if "pipeline" in workloads and "srresnet_mse_update" in workloads:
+            # Crop pairs per second over images per second of the update (both batch 16 in a full run):
+            # > 1 means the input pipeline outruns SRResNet training on this machine.
+            workloads["pipeline"]["pipeline_vs_srresnet_update"] = (
+                workloads["pipeline"]["crop_pairs_per_s"] / workloads["srresnet_mse_update"]["images_per_s"]
+            )
+    result["total_s"] = time.perf_counter() - start
     text = json.dumps(result, indent=2)
     print(text)
     if FLAGS.output:

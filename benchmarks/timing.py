@@ -35,3 +35,22 @@ def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> dict:
     timing = time_repeated(lambda: a @ b, repeats, warmup=1)
     flops = 2.0 * n**3
     return {"n": n, "gflops_median": flops / timing["median_s"] / 1e9, **timing}
+
+
+def add_achieved(entry, peak_gflops: float, flops: float | None = None) -> None:
+    """Add achieved GFLOP/s and its share of the matmul peak to every timed dict below `entry`.
+
+    A dict is timed if it has "median_s"; its FLOPs are its own "flops"["total"] or, for
+    sub-entries (e.g. inference backends), the nearest enclosing dict's.
+    """
+    if not isinstance(entry, dict):
+        return
+    if isinstance(entry.get("flops"), dict):
+        flops = entry["flops"]["total"]
+    if flops and "median_s" in entry:
+        achieved = flops / entry["median_s"] / 1e9
+        entry["achieved_gflops_per_s"] = achieved
+        entry["share_of_matmul_peak"] = achieved / peak_gflops
+    for key, value in list(entry.items()):
+        if key != "flops":
+            add_achieved(value, peak_gflops, flops)

@@ -98,7 +98,21 @@ def load_generator_weights(generator: keras.Model, source: str) -> None:
 
 
 def build_training_model(config: TrainConfig, perceptual_weights="config") -> SRModel:
-    """The compiled training model for `config`, created in the current strategy scope."""
+    """The compiled training model for `config`, created in the current strategy scope.
+
+    With config.mixed_precision == "bfloat16" the networks are built under Keras' mixed_bfloat16
+    policy (bfloat16 compute, float32 weights); the global policy is restored afterwards.
+    """
+    previous = keras.mixed_precision.global_policy()
+    if config.mixed_precision == "bfloat16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        return _build_training_model(config, perceptual_weights)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _build_training_model(config: TrainConfig, perceptual_weights) -> SRModel:
     generator = build_generator(config)
     if config.init_generator:
         load_generator_weights(generator, config.init_generator)

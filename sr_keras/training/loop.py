@@ -136,8 +136,6 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "config.json"), "w") as handle:
         handle.write(config.to_json())
-    if config.mixed_precision == "bfloat16":
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
 
     strategy = builders.make_strategy(config.strategy, config.tpu)
     keras.utils.set_random_seed(config.seed)  # initial weights are a function of the seed too

@@ -189,14 +189,18 @@ def parse_param_text(text: str, source: str = "<param>") -> NcnnModel:
     return NcnnModel(layers, blob_count, source)
 
 
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as error:
+        raise NcnnFormatError(f"{path}: cannot read ({error.strerror})") from None
+
+
 def parse_param(path: str | os.PathLike) -> NcnnModel:
     """Parse a text .param file (binary .param.bin files are not supported)."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as error:
-        raise NcnnFormatError(f"{path}: cannot read ({error.strerror})") from None
+    raw = _read_bytes(path)
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -297,11 +301,7 @@ def read_bin(model: NcnnModel, path: str | os.PathLike) -> NcnnModel:
     The whole file must be consumed: trailing bytes mean the .bin does not belong to the .param.
     """
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as error:
-        raise NcnnFormatError(f"{path}: cannot read ({error.strerror})") from None
+    data = _read_bytes(path)
     reader = _BinReader(data, path)
     reader.param_source = os.path.basename(model.param_path)
     for layer in model.layers:

@@ -117,3 +117,17 @@ def test_perceptual_content_loss_in_a_train_step(make_config):
     logs = model.train_on_batch(lr, hr, return_dict=True)
     assert set(logs) >= {"g_loss", "perceptual_loss"} and "pixel_loss" not in logs
     assert logs["perceptual_loss"] > 0
+
+
+def test_bfloat16_mixed_precision_trains_in_bfloat16_and_restores_the_policy(make_config):
+    import keras
+
+    config = make_config(gan="standard", mixed_precision="bfloat16", jit_compile=False)
+    model = builders.build_training_model(config)
+    assert keras.mixed_precision.global_policy().name == "float32"  # not leaked to later models
+    assert model.generator.get_layer("conv_first").compute_dtype == "bfloat16"
+    assert model.generator.get_layer("conv_first").kernel.dtype == "float32"  # float32 master weights
+    lr, hr = batch(config, seed=6)
+    first = model.train_on_batch(lr, hr, return_dict=True)
+    assert all(np.isfinite(v) for v in first.values())
+    assert int(model.optimizer.iterations.numpy()) == 1 and int(model.d_optimizer.iterations.numpy()) == 1

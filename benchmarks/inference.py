@@ -1,0 +1,170 @@
+"""Seconds per 128x128 -> 512x512 upscale (batch 1, float32) through four backends.
+
+  keras            tf.function of model(x, training=False)
+  saved_model      sr_keras.export.export_saved_model, reloaded, its serve_float signature
+  litert_float32   sr_keras.export.convert_tflite(input_size=(128, 128)) in the ai_edge_litert
+  litert_float16   Interpreter with num_threads = os.cpu_count()
+
+The input is a crop of a real photo (sr_keras's embedded images); each exported backend reports
+its largest difference from Keras's clipped output in grey levels (1/255).  RRDBNet uses the
+Real-ESRGAN x4plus weights when their package is installed; otherwise, and for SRResNet, the
+weights are random but seeded, with the last bias shifted to 0.5 and random BN statistics so the
+outputs cover [0, 1] instead of being clipped to 0 (the parity check would be vacuous otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from benchmarks import flops
+from benchmarks.timing import time_repeated
+
+ARCHS = ("srresnet", "rrdbnet")
+DEFAULT_REPEATS = {"srresnet": (5, 1), "rrdbnet": (3, 1)}  # (repeats, warm-up) per backend
+SIZE = 128
+SMOKE_SIZE = 32
+LITERT = ("float32", "float16")
+
+
+def build_model(arch: str, smoke: bool = False):
+    """(generator, description of its weights)."""
+    import keras
+
+    from sr_keras.archs import RRDBNet, SRResNet
+
+    if arch == "rrdbnet" and not smoke:
+        try:
+            from sr_keras.weights import pretrained
+
+            return pretrained.load_pretrained("realesrgan-x4plus"), "realesrgan-x4plus"
+        except (ImportError, RuntimeError) as error:  # MissingPackageError is a RuntimeError
+            print(f"realesrgan-x4plus unavailable ({error}); random RRDBNet weights", flush=True)
+    keras.utils.set_random_seed(0)
+    if arch == "srresnet":
+        model = SRResNet(num_blocks=2, num_features=16) if smoke else SRResNet()
+    else:
+        model = RRDBNet(num_blocks=1, num_features=16, growth=8) if smoke else RRDBNet()
+    _spread_outputs(model)
+    return model, "random (seed 0; last bias +0.5, random BN moving statistics)"
+
+
+def _spread_outputs(model, seed: int = 0) -> None:
+    import keras
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            shape = layer.moving_mean.shape
+            layer.moving_mean.assign(rng.normal(0, 0.1, shape).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, shape).astype("float32"))
+    last = model.get_layer("conv_last")
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel * 4.0, bias + 0.5])
+
+
+def photo_crop(size: int) -> tuple[np.ndarray, str]:
+    """float32 [1, size, size, 3] in [0, 1]: the centre of the first embedded photo that is large enough."""
+    from sr_keras.data import sources
+
+    for item in sources.load_source("embedded"):
+        h, w = item.image.shape[:2]
+        if h >= size and w >= size:
+            y, x = (h - size) // 2, (w - size) // 2
+            crop = item.image[y : y + size, x : x + size, :3].astype(np.float32) / 255.0
+            return crop[np.newaxis], f"{item.name} (centre {size}x{size} crop)"
+    raise ValueError(f"no embedded photo is at least {size}x{size}")
+
+
+def _measure(predict, repeats: int, warmup: int, setup_s: float, pixels_out: int, reference=None) -> dict:
+    timing = time_repeated(predict, repeats, warmup)
+    result = {
+        "setup_s": setup_s,
+        **timing,
+        "images_per_s": 1.0 / timing["median_s"],
+        "output_megapixels_per_s": pixels_out / 1e6 / timing["median_s"],
+    }
+    if reference is not None:
+        difference = np.abs(np.asarray(predict(), np.float64) - reference) * 255.0
+        result["max_abs_diff_grey_levels_vs_keras"] = float(difference.max())
+        result["mean_abs_diff_grey_levels_vs_keras"] = float(difference.mean())
+    return result
+
+
+def _litert_predict(content: bytes, image: np.ndarray):
+    from sr_keras import export
+
+    interpreter = export.tflite_interpreter(content, num_threads=os.cpu_count())
+    interpreter.allocate_tensors()
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+
+    def predict():
+        interpreter.set_tensor(input_index, image)
+        interpreter.invoke()
+        return interpreter.get_tensor(output_index).copy()
+
+    return predict
+
+
+def run(arch: str, smoke: bool = False, repeats: int | None = None, warmup: int | None = None) -> dict:
+    """Timing of each backend on one photo crop, and each export's parity with Keras."""
+    import keras
+    import tensorflow as tf
+
+    from sr_keras import export
+
+    keras.backend.clear_session()
+    default_repeats, default_warmup = (2, 1) if smoke else DEFAULT_REPEATS[arch]
+    repeats = repeats or default_repeats
+    warmup = default_warmup if warmup is None else warmup
+    size = SMOKE_SIZE if smoke else SIZE
+    model, weights = build_model(arch, smoke)
+    image, photo = photo_crop(size)
+    scale = model.scale
+    pixels_out = (size * scale) ** 2
+    result = {
+        "arch": arch,
+        "num_blocks": model.num_blocks,
+        "weights": weights,
+        "photo": photo,
+        "input": [1, size, size, 3],
+        "output": [1, size * scale, size * scale, 3],
+        "seconds_are": "per image",
+        "flops": {"total": flops.count_flops(model, image.shape).total, "per": "image (forward)"},
+        "backends": {},
+    }
+    backends = result["backends"]
+
+    forward = tf.function(lambda x: model(x, training=False))
+    tensor = tf.constant(image)
+    backends["keras"] = _measure(lambda: forward(tensor).numpy(), repeats, warmup, 0.0, pixels_out)
+    reference = np.clip(forward(tensor).numpy().astype(np.float64), 0.0, 1.0)
+
+    folder = tempfile.mkdtemp(prefix="sr_keras_bench_")
+    try:
+        start = time.perf_counter()
+        loaded = tf.saved_model.load(export.export_saved_model(model, folder, "bench"))
+        signature = loaded.signatures[export.SERVE_FLOAT]
+        setup_s = time.perf_counter() - start
+        predict = lambda: signature(image=tensor)[export.IMAGE_KEY].numpy()  # noqa: E731
+        backends["saved_model"] = {"signature": export.SERVE_FLOAT, **_measure(predict, repeats, warmup, setup_s, pixels_out, reference)}
+        del loaded, signature
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    for quantization in LITERT:
+        start = time.perf_counter()
+        content = export.convert_tflite(model, quantization, input_size=(size, size))
+        predict = _litert_predict(content, image)
+        setup_s = time.perf_counter() - start
+        backends[f"litert_{quantization}"] = {
+            "num_threads": os.cpu_count(),
+            "model_bytes": len(content),
+            **_measure(predict, repeats, warmup, setup_s, pixels_out, reference),
+        }
+    return result
