@@ -60,6 +60,8 @@ def _layer_flops(layer, input_shape: Sequence[int], output_shape: Sequence[int])
         rows = _product(output_shape[:-1])
         din, units = int(input_shape[-1]), int(output_shape[-1])
         return 2 * rows * din * units, rows * units if layer.use_bias else 0
+    if getattr(layer, "kernel", None) is not None:  # e.g. Conv2DTranspose: refuse to undercount silently
+        raise NotImplementedError(f"{layer.name}: FLOPs of {type(layer).__name__} layers are not counted")
     return 0, 0
 
 
@@ -97,5 +99,6 @@ def count_flops(model: keras.Model, input_shape: Sequence[int], count: FlopCount
 
     if not hasattr(model, "_run_through_graph"):
         raise TypeError(f"{model.name}: only functional models can be counted")
+    # Keras 3's own symbolic pass (Function.compute_output_spec), with every operation wrapped.
     model._run_through_graph(keras.KerasTensor(tuple(input_shape), dtype="float32"), operation_fn=recording)
     return count

@@ -80,8 +80,15 @@ def photo_crop(size: int) -> tuple[np.ndarray, str]:
     raise ValueError(f"no embedded photo is at least {size}x{size}")
 
 
-def _measure(predict, repeats: int, warmup: int, setup_s: float, pixels_out: int, reference=None) -> dict:
-    timing = time_repeated(predict, repeats, warmup)
+def _measure(predict, repeats: int, warmup: int, setup_s: float, pixels_out: int, reference=None) -> tuple[dict, np.ndarray]:
+    """(timing entry, output of the last run); parity with `reference` (clipped Keras output) if given."""
+    last = [None]
+
+    def run_once():
+        last[0] = predict()
+
+    timing = time_repeated(run_once, repeats, warmup)
+    output = np.asarray(last[0])
     result = {
         "setup_s": setup_s,
         **timing,
@@ -89,10 +96,10 @@ def _measure(predict, repeats: int, warmup: int, setup_s: float, pixels_out: int
         "output_megapixels_per_s": pixels_out / 1e6 / timing["median_s"],
     }
     if reference is not None:
-        difference = np.abs(np.asarray(predict(), np.float64) - reference) * 255.0
+        difference = np.abs(output.astype(np.float64) - reference) * 255.0
         result["max_abs_diff_grey_levels_vs_keras"] = float(difference.max())
         result["mean_abs_diff_grey_levels_vs_keras"] = float(difference.mean())
-    return result
+    return result, output
 
 
 def _litert_predict(content: bytes, image: np.ndarray):
@@ -142,8 +149,8 @@ def run(arch: str, smoke: bool = False, repeats: int | None = None, warmup: int 
 
     forward = tf.function(lambda x: model(x, training=False))
     tensor = tf.constant(image)
-    backends["keras"] = _measure(lambda: forward(tensor).numpy(), repeats, warmup, 0.0, pixels_out)
-    reference = np.clip(forward(tensor).numpy().astype(np.float64), 0.0, 1.0)
+    backends["keras"], output = _measure(lambda: forward(tensor).numpy(), repeats, warmup, 0.0, pixels_out)
+    reference = np.clip(output.astype(np.float64), 0.0, 1.0)
 
     folder = tempfile.mkdtemp(prefix="sr_keras_bench_")
     try:
@@ -152,7 +159,8 @@ def run(arch: str, smoke: bool = False, repeats: int | None = None, warmup: int 
         signature = loaded.signatures[export.SERVE_FLOAT]
         setup_s = time.perf_counter() - start
         predict = lambda: signature(image=tensor)[export.IMAGE_KEY].numpy()  # noqa: E731
-        backends["saved_model"] = {"signature": export.SERVE_FLOAT, **_measure(predict, repeats, warmup, setup_s, pixels_out, reference)}
+        entry, _ = _measure(predict, repeats, warmup, setup_s, pixels_out, reference)
+        backends["saved_model"] = {"signature": export.SERVE_FLOAT, **entry}
         del loaded, signature
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -162,9 +170,6 @@ def run(arch: str, smoke: bool = False, repeats: int | None = None, warmup: int 
         content = export.convert_tflite(model, quantization, input_size=(size, size))
         predict = _litert_predict(content, image)
         setup_s = time.perf_counter() - start
-        backends[f"litert_{quantization}"] = {
-            "num_threads": os.cpu_count(),
-            "model_bytes": len(content),
-            **_measure(predict, repeats, warmup, setup_s, pixels_out, reference),
-        }
+        entry, _ = _measure(predict, repeats, warmup, setup_s, pixels_out, reference)
+        backends[f"litert_{quantization}"] = {"num_threads": os.cpu_count(), "model_bytes": len(content), **entry}
     return result

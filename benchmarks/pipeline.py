@@ -38,7 +38,7 @@ def run(data: str | None = None, smoke: bool = False, repeats: int | None = None
         "scale": scale,
         "batches_per_repeat": batches,
         "seconds_are": "per batch",
-        **{key: value / batches for key, value in timing.items() if key.endswith("_s")},
+        **{key: value / batches for key, value in timing.items() if key.endswith("_s") and value is not None},
         "repeats": timing["repeats"],
         "warmup": timing["warmup"],
         "batches_per_s": 1.0 / per_batch,

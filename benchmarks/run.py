@@ -76,7 +76,9 @@ def main(argv):
         result["workloads"] = {}
         for name in names:
             print(f"running {name} ...", file=sys.stderr, flush=True)
+            began = time.perf_counter()
             result["workloads"][name] = WORKLOADS[name](FLAGS.smoke, FLAGS.repeats)
+            result["workloads"][name]["wall_s"] = time.perf_counter() - began  # setup + compile + all runs
             keras.backend.clear_session()
             gc.collect()
         timing.add_achieved(result["workloads"], result["matmul_peak"]["gflops_median"])

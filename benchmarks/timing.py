@@ -8,9 +8,16 @@ from typing import Callable
 
 
 def time_repeated(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
-    """Run fn `warmup` times untimed, then `repeats` times; seconds per call (median, min, max)."""
-    for _ in range(warmup):
+    """Run fn `warmup` times, then `repeats` times; seconds per call (median, min, max) of the repeats.
+
+    first_call_s, the first warm-up call, includes tracing and (XLA) compilation.
+    """
+    first_call_s = None
+    for index in range(warmup):
+        start = time.perf_counter()
         fn()
+        if index == 0:
+            first_call_s = time.perf_counter() - start
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -22,6 +29,7 @@ def time_repeated(fn: Callable[[], object], repeats: int, warmup: int = 1) -> di
         "max_s": max(samples),
         "repeats": repeats,
         "warmup": warmup,
+        "first_call_s": first_call_s,
     }
 
 

@@ -1,0 +1,93 @@
+"""The benchmarks' analytic FLOP counter and a --smoke run of `python -m benchmarks.run`."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from benchmarks import flops, training
+from sr_keras.archs import SRResNet
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def conv(k, cin, cout, h, w, bias=True):
+    """(2 * multiply-adds, bias adds) of a k x k 'same' stride-1 conv at h x w."""
+    return 2 * k * k * cin * cout * h * w, (cout * h * w if bias else 0)
+
+
+def test_one_conv_by_hand():
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(inputs))
+    count = flops.count_flops(model, (1, 8, 8, 3))
+    assert count.multiply_add == 2 * 3 * 3 * 3 * 4 * 64 == 13824
+    assert count.bias == 4 * 64
+    assert count.total == 13824 + 256
+    assert flops.count_flops(model, (5, 8, 8, 3)).total == 5 * count.total  # linear in the batch
+
+
+def test_strided_conv_dense_and_zero_cost_layers():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(6, 3, strides=2, padding="same", use_bias=False)(inputs)  # -> 4x4x6
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.LeakyReLU()(x)
+    x = keras.layers.Dense(5)(keras.layers.Flatten()(x))  # 96 -> 5
+    count = flops.count_flops(keras.Model(inputs, x), (2, 8, 8, 3))
+    assert count.multiply_add == 2 * (2 * 9 * 3 * 6 * 16) + 2 * (2 * 96 * 5)
+    assert count.bias == 2 * 5
+    assert len(count.by_layer) == 2  # BN, LeakyReLU and Flatten count 0
+
+
+def test_srresnet_by_hand():
+    """SRResNet (16 blocks, 64 features, x4) on a 24x24 LR input, from the architecture's formula."""
+    parts = [conv(9, 3, 64, 24, 24)]  # conv_first
+    parts += [conv(3, 64, 64, 24, 24)] * (16 * 2 + 1)  # residual blocks, conv_body
+    parts += [conv(3, 64, 256, 24, 24), conv(3, 64, 256, 48, 48)]  # upsampling convs (before the shuffles)
+    parts += [conv(9, 64, 3, 96, 96)]  # conv_last
+    multiply_add, bias = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    count = flops.count_flops(SRResNet(num_blocks=16, num_features=64, scale=4), (1, 24, 24, 3))
+    assert (count.multiply_add, count.bias) == (multiply_add, bias)
+    assert count.total == 2_557_357_056
+    assert len(count.by_layer) == 1 + 33 + 2 + 1
+
+
+@pytest.mark.parametrize("name", ["srgan_vgg54_update", "esrgan_gan_update"])
+def test_gan_update_passes(name):
+    """The passes follow SRGANModel.train_step: G fwd+bwd, VGG on HR+SR, D in both steps."""
+    config = training.make_config(name, jit_compile=False, smoke=True)
+    n = config.batch_size
+    passes = training.update_passes(training.build_model(config), config)
+    summary = [(p["network"], p["images"], p["factor"]) for p in passes]
+    expected = [("generator", n, 3), ("vgg", 2 * n, 2), ("discriminator", n, 2)]
+    if name == "esrgan_gan_update":  # the relativistic G loss also needs D(HR), gradient stopped
+        expected.append(("discriminator", n, 1))
+    assert summary == expected + [("discriminator", 2 * n, 3)]
+    assert all(p["flops"] == p["forward_flops_per_image"] * p["images"] * p["factor"] > 0 for p in passes)
+
+
+def test_smoke_run_prints_one_json_object():
+    command = [sys.executable, "-m", "benchmarks.run", "--smoke", "--only", "pipeline", "--only", "infer_srresnet"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert {"machine", "settings", "flop_convention", "matmul_peak", "workloads", "total_s"} <= set(result)
+    assert result["matmul_peak"]["gflops_median"] > 0
+    assert list(result["workloads"]) == ["infer_srresnet", "pipeline"]
+
+    pipeline = result["workloads"]["pipeline"]
+    assert {"median_s", "min_s", "max_s", "batches_per_s", "crop_pairs_per_s", "hr_megapixels_per_s"} <= set(pipeline)
+    assert "pipeline_vs_srresnet_update" not in pipeline  # srresnet_mse_update did not run
+
+    infer = result["workloads"]["infer_srresnet"]
+    assert infer["flops"]["total"] > 0
+    assert set(infer["backends"]) == {"keras", "saved_model", "litert_float32", "litert_float16"}
+    for name, backend in infer["backends"].items():
+        assert backend["min_s"] <= backend["median_s"] <= backend["max_s"], name
+        assert {"images_per_s", "output_megapixels_per_s", "achieved_gflops_per_s", "share_of_matmul_peak"} <= set(backend)
+        if name != "keras":
+            # Outputs spread over [0, 1] (see benchmarks/inference.py); float16 weights cost up to ~1 grey level.
+            limit = 2.0 if name == "litert_float16" else 0.05
+            assert backend["max_abs_diff_grey_levels_vs_keras"] < limit, name
