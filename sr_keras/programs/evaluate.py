@@ -16,15 +16,18 @@ import sys
 
 from absl import app, flags
 
-flags.DEFINE_string("model", "bicubic", "bicubic, a shipped model name, a .keras file or a SavedModel directory.")
-flags.DEFINE_string("hr_dir", "embedded", "HR images: a folder, 'embedded', or tfds:NAME[:SPLIT].")
-flags.DEFINE_string("data_dir", None, "TFDS data_dir for tfds: sources.")
-flags.DEFINE_integer("scale", 4, "Upscaling factor (used by bicubic; a model's own scale must match).")
-flags.DEFINE_integer("crop", None, "Border pixels removed before scoring (default: the scale).")
-flags.DEFINE_enum("channel", "y", ["y", "rgb"], "Score on the Y channel (papers) or on RGB.")
-flags.DEFINE_string("output", None, "Write the per-image and mean numbers to this JSON file.")
-
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Define this program's absl flags (at start-up, not import: programs share flag names)."""
+    flags.DEFINE_string("model", "bicubic", "bicubic, a shipped model name, a .keras file or a SavedModel directory.")
+    flags.DEFINE_string("hr_dir", "embedded", "HR images: a folder, 'embedded', or tfds:NAME[:SPLIT].")
+    flags.DEFINE_string("data_dir", None, "TFDS data_dir for tfds: sources.")
+    flags.DEFINE_integer("scale", 4, "Upscaling factor (used by bicubic; a model's own scale must match).")
+    flags.DEFINE_integer("crop", None, "Border pixels removed before scoring (default: the scale).")
+    flags.DEFINE_enum("channel", "y", ["y", "rgb"], "Score on the Y channel (papers) or on RGB.")
+    flags.DEFINE_string("output", None, "Write the per-image and mean numbers to this JSON file.")
 
 
 def main(argv):
@@ -56,6 +59,7 @@ def run():
     """Console-script entry point."""
     from sr_keras.programs import run_program
 
+    define_flags()
     run_program(main)
 
 

@@ -23,18 +23,21 @@ import sys
 
 from absl import app, flags
 
-flags.DEFINE_string("psnr_model", None, "The PSNR-oriented generator: .keras, .weights.h5 or sr-train run dir.", required=True)
-flags.DEFINE_string("gan_model", None, "The GAN generator (same architecture): .keras, .weights.h5 or run dir.", required=True)
-flags.DEFINE_float("alpha", 0.8, "Interpolation weight of the GAN model for --output, in [0, 1].")
-flags.DEFINE_string("output", None, "Write the interpolated generator to this .keras file.")
-flags.DEFINE_string("sweep_image", None, "Image for the alpha sweep figure (an HR image unless --nosweep_hr).")
-flags.DEFINE_string("sweep_output", None, "The alpha sweep figure (PNG).")
-flags.DEFINE_list("alphas", ["0", "0.2", "0.4", "0.6", "0.8", "1"], "Alphas of the sweep, one panel each.")
-flags.DEFINE_bool("sweep_hr", True, "--sweep_image is an HR image: downscale it first and caption PSNR-Y against it.")
-flags.DEFINE_string("crop", None, "Window Y,X,H,W of the SR images shown in each panel (SR pixels); default whole image.")
-flags.DEFINE_integer("tile", 0, "Upscale in tiles of this many LR pixels (0 = whole image at once).")
-
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Define this program's absl flags (at start-up, not import: programs share flag names)."""
+    flags.DEFINE_string("psnr_model", None, "The PSNR-oriented generator: .keras, .weights.h5 or sr-train run dir.", required=True)
+    flags.DEFINE_string("gan_model", None, "The GAN generator (same architecture): .keras, .weights.h5 or run dir.", required=True)
+    flags.DEFINE_float("alpha", 0.8, "Interpolation weight of the GAN model for --output, in [0, 1].")
+    flags.DEFINE_string("output", None, "Write the interpolated generator to this .keras file.")
+    flags.DEFINE_string("sweep_image", None, "Image for the alpha sweep figure (an HR image unless --nosweep_hr).")
+    flags.DEFINE_string("sweep_output", None, "The alpha sweep figure (PNG).")
+    flags.DEFINE_list("alphas", ["0", "0.2", "0.4", "0.6", "0.8", "1"], "Alphas of the sweep, one panel each.")
+    flags.DEFINE_bool("sweep_hr", True, "--sweep_image is an HR image: downscale it first and caption PSNR-Y against it.")
+    flags.DEFINE_string("crop", None, "Window Y,X,H,W of the SR images shown in each panel (SR pixels); default whole image.")
+    flags.DEFINE_integer("tile", 0, "Upscale in tiles of this many LR pixels (0 = whole image at once).")
 
 PANEL_INCHES = 2.5  # width of one panel
 DPI = 100  # so a panel is PANEL_INCHES * DPI = 250 pixels wide
@@ -168,6 +171,7 @@ def run():
     """Console-script entry point (sr-interpolate)."""
     from sr_keras.programs import run_program
 
+    define_flags()
     run_program(main)
 
 

@@ -17,14 +17,17 @@ from absl import app, flags
 
 from sr_keras.training import config as config_lib
 
-flags.DEFINE_string("config", None, "TOML experiment file (experiments/*.toml).")
-flags.DEFINE_string("run_dir", None, "Run directory: checkpoints, TensorBoard logs, generator.keras.", required=True)
-flags.DEFINE_integer("verbose", 1, "Keras progress output: 0 silent, 1 progress bar, 2 one line per checkpoint interval.")
-flags.DEFINE_string("vgg_weights", None, "Perceptual network weights: imagenet, hed, or a weights file (alias of --perceptual_weights).")
-for _field in dataclasses.fields(config_lib.TrainConfig):
-    flags.DEFINE_string(_field.name, None, f"Override config field {_field.name} (default {_field.default!r}).")
-
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Define this program's absl flags (at start-up, not import: programs share flag names)."""
+    flags.DEFINE_string("config", None, "TOML experiment file (experiments/*.toml).")
+    flags.DEFINE_string("run_dir", None, "Run directory: checkpoints, TensorBoard logs, generator.keras.", required=True)
+    flags.DEFINE_integer("verbose", 1, "Keras progress output: 0 silent, 1 progress bar, 2 one line per checkpoint interval.")
+    flags.DEFINE_string("vgg_weights", None, "Perceptual network weights: imagenet, hed, or a weights file (alias of --perceptual_weights).")
+    for _field in dataclasses.fields(config_lib.TrainConfig):
+        flags.DEFINE_string(_field.name, None, f"Override config field {_field.name} (default {_field.default!r}).")
 
 
 def resolve_config(run_dir: str, config_path: str | None, overrides: dict[str, str]) -> config_lib.TrainConfig:
@@ -56,6 +59,7 @@ def run():
     """Console-script entry point."""
     from sr_keras.programs import run_program
 
+    define_flags()
     run_program(main)
 
 

@@ -21,17 +21,20 @@ import sys
 import numpy as np
 from absl import app, flags
 
-flags.DEFINE_string(
-    "model", None, "bicubic, a shipped name (realesrgan-x4plus, realesrgan-x4plus-anime), a .keras file, "
-    "an RRDBNet/SRResNet .weights.h5 file or a SavedModel dir.", required=True
-)
-flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
-flags.DEFINE_string("output", None, "Output PNG file (for one input file) or folder.", required=True)
-flags.DEFINE_integer("scale", 4, "Scale for --model=bicubic (models carry their own).")
-flags.DEFINE_integer("tile", 0, "Process in tiles of this many LR pixels (0 = whole image); bounds memory.")
-flags.DEFINE_integer("tile_pad", 10, "LR pixels of context around each tile (discarded after upscaling).")
-
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Define this program's absl flags (at start-up, not import: programs share flag names)."""
+    flags.DEFINE_string(
+        "model", None, "bicubic, a shipped name (realesrgan-x4plus, realesrgan-x4plus-anime), a .keras file, "
+        "an RRDBNet/SRResNet .weights.h5 file or a SavedModel dir.", required=True
+    )
+    flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
+    flags.DEFINE_string("output", None, "Output PNG file (for one input file) or folder.", required=True)
+    flags.DEFINE_integer("scale", 4, "Scale for --model=bicubic (models carry their own).")
+    flags.DEFINE_integer("tile", 0, "Process in tiles of this many LR pixels (0 = whole image); bounds memory.")
+    flags.DEFINE_integer("tile_pad", 10, "LR pixels of context around each tile (discarded after upscaling).")
 
 
 def read_any(path: str) -> np.ndarray:
@@ -108,6 +111,7 @@ def run():
     """Console-script entry point."""
     from sr_keras.programs import run_program
 
+    define_flags()
     run_program(main)
 
 
