@@ -128,7 +128,7 @@ def comparison_grid(
             axis = axes[row, 0]
             axis.imshow(hr, interpolation="lanczos")
             axis.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, edgecolor="red", linewidth=1.5))
-            axis.set_xlabel(f"{row_names[row] if row_names else ''}\n{hr.shape[1]}x{hr.shape[0]}, zoom box", fontsize=8)
+            axis.set_xlabel(f"{row_names[row] if row_names else ''}\n{hr.shape[1]}x{hr.shape[0]}", fontsize=8)
             column = 1
         for label, image, score in panels:
             axis = axes[row, column]
