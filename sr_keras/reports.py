@@ -32,6 +32,7 @@ def read_scalars(run_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def plot_training_curves(run_dirs: list[str], output: str, title: str = "") -> str:
     """One panel per scalar tag (losses, learning rates, validation PSNR/SSIM), one line per run."""
     import matplotlib
+    import matplotlib.lines
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -43,11 +44,12 @@ def plot_training_curves(run_dirs: list[str], output: str, title: str = "") -> s
     columns = min(4, len(tags))
     rows = (len(tags) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
+    colours = {name: f"C{i}" for i, name in enumerate(runs)}  # one colour per run in every panel
     for axis, tag in zip(axes.ravel(), tags):
         for name, scalars in runs.items():
             if tag in scalars:
                 steps, values = scalars[tag]
-                axis.plot(steps, values, marker="." if len(steps) < 30 else None, label=name)
+                axis.plot(steps, values, marker="." if len(steps) < 30 else None, label=name, color=colours[name])
         axis.set_title(tag, fontsize=9)
         axis.set_xlabel("step", fontsize=8)
         axis.tick_params(labelsize=7)
@@ -56,10 +58,11 @@ def plot_training_curves(run_dirs: list[str], output: str, title: str = "") -> s
         axis.grid(alpha=0.3)
     for axis in axes.ravel()[len(tags) :]:
         axis.axis("off")
-    axes.ravel()[0].legend(fontsize=7)
+    handles = [matplotlib.lines.Line2D([], [], color=colours[name], label=name) for name in runs]
+    figure.legend(handles=handles, loc="upper right", fontsize=8)  # one legend naming every run
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 0.92, 1))
     folder = os.path.dirname(output)
     if folder:
         os.makedirs(folder, exist_ok=True)

@@ -643,9 +643,7 @@ def main(argv):
         title=f"x{SCALE}: PSNR (dB) / SSIM on Y; first row held out, other rows are training photos",
         output=os.path.join(root, "comparison.png"),
     )
-    # SRGAN first: plot_training_curves puts its legend on the first panel (a discriminator tag, SRGAN
-    # only) and colours runs in the order given, so this keeps one colour per run in every panel.
-    plot_training_curves([gan_dir, psnr_dir], os.path.join(root, "training_curves.png"), title="sr-demo training (srgan: blue, srresnet: orange)")
+    plot_training_curves([psnr_dir, gan_dir], os.path.join(root, "training_curves.png"), title="sr-demo training")
     clock.end_stage()
     with open(os.path.join(root, "run.json"), "w") as handle:
         seconds = {**clock.stages, "total": round(clock.elapsed(), 1)}

@@ -83,6 +83,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             logging.info("step %d: saved %s", step, self.manager.latest_checkpoint)
 
     def _scalars(self, step, logs):
+        """Write the loss means since the last write (the trackers restart after each write)."""
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 tf.summary.scalar(f"train/{name}", float(value))
@@ -90,6 +91,8 @@ class TrainingMonitor(keras.callbacks.Callback):
             if getattr(self.model, "d_optimizer", None) is not None:
                 tf.summary.scalar("learning_rate/discriminator", _learning_rate(self.model.d_optimizer))
         self.writer.flush()
+        for metric in self.model.metrics:  # so each point is the mean over its log_every steps
+            metric.reset_state()
 
     def _validate(self, step):
         if self.validation is None:

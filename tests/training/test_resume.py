@@ -74,3 +74,17 @@ def test_hard_kill_loses_at_most_the_steps_since_the_last_checkpoint(photo_dir, 
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith(f"ckpt-{saved + 3}")
+
+
+def test_logged_losses_are_means_over_each_logging_interval(make_config, tmp_path):
+    from sr_keras import reports
+
+    config = make_config(steps=4, checkpoint_every=4, log_every=1, jit_compile=False)
+    loop.train(config, str(tmp_path), verbose=0)
+    steps, values = reports.read_scalars(str(tmp_path))["train/g_loss"]
+    assert list(steps) == [1, 2, 3, 4]
+    # The same seeded run logged every 2 steps writes the mean of each pair of per-step losses.
+    loop.train(replace(config, log_every=2), str(tmp_path / "pairs"), verbose=0)
+    steps2, values2 = reports.read_scalars(str(tmp_path / "pairs"))["train/g_loss"]
+    assert list(steps2) == [2, 4]
+    np.testing.assert_allclose(values2, [values[:2].mean(), values[2:].mean()], rtol=1e-5)
