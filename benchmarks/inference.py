@@ -49,11 +49,16 @@ def build_model(arch: str, smoke: bool = False):
         model = SRResNet(num_blocks=2, num_features=16) if smoke else SRResNet()
     else:
         model = RRDBNet(num_blocks=1, num_features=16, growth=8) if smoke else RRDBNet()
-    _spread_outputs(model)
+    spread_outputs(model)
     return model, "random (seed 0; last bias +0.5, random BN moving statistics)"
 
 
-def _spread_outputs(model, seed: int = 0) -> None:
+def spread_outputs(model, seed: int = 0) -> None:
+    """Make a freshly initialised generator's outputs worth comparing (also used by tests/export).
+
+    BN layers get random moving statistics (an export running BN in training mode would differ);
+    the last conv's kernel x4 and bias +0.5 spread outputs over [0, 1] instead of clipping at 0.
+    """
     import keras
 
     rng = np.random.default_rng(seed)

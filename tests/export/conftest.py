@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 
+from benchmarks.inference import spread_outputs
 from sr_keras import export
 from sr_keras.archs import RRDBNet, SRResNet
 
@@ -26,15 +27,7 @@ def tiny_model(arch: str, seed: int = 0):
         model = SRResNet(num_blocks=1, num_features=8)
     else:
         model = RRDBNet(num_blocks=1, num_features=8, growth=4)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            shape = layer.moving_mean.shape
-            layer.moving_mean.assign(rng.normal(0, 0.1, shape).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, shape).astype("float32"))
-    last = model.get_layer("conv_last")
-    kernel, bias = last.get_weights()
-    last.set_weights([kernel * 4.0, bias + 0.5])
+    spread_outputs(model, seed)
     return model
 
 
