@@ -54,15 +54,15 @@ def update_passes(model, config) -> list[dict]:
 
     SRModel: G forward + backward.  SRGANModel / ESRGANModel, G step: G fwd+bwd; D on SR (stateless,
     forward + input gradient); ESRGAN also D on HR (forward only, logits gradient-stopped); VGG on
-    HR and SR concatenated (2N images): forward, and the input gradient over all 2N (TF
-    back-propagates zeros through the HR half of the slice).  D step: D fwd+bwd on HR and on SR.
+    HR (forward only, features gradient-stopped) and on SR (forward + input gradient).  D step: D fwd+bwd on HR and on SR.
     """
     n, c, s = config.batch_size, config.crop_size, config.scale
     hr_shape, lr_shape = (c, c, 3), (c // s, c // s, 3)
     passes = [("generator", model.generator, n, lr_shape, 3, "G step: forward + input and weight gradients")]
     perceptual = model.content_loss.perceptual
     if perceptual is not None:
-        passes.append(("vgg", perceptual.extractor, 2 * n, hr_shape, 2, "G step: forward on HR+SR, input gradient on the 2N batch"))
+        passes.append(("vgg", perceptual.extractor, n, hr_shape, 1, "G step: VGG(HR), forward only (gradient stopped)"))
+        passes.append(("vgg", perceptual.extractor, n, hr_shape, 2, "G step: VGG(SR), forward + input gradient"))
     if config.gan != "none":
         d = model.discriminator
         passes.append(("discriminator", d, n, hr_shape, 2, "G step: D(SR), forward + input gradient"))

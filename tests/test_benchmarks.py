@@ -56,12 +56,12 @@ def test_srresnet_by_hand():
 
 @pytest.mark.parametrize("name", ["srgan_vgg54_update", "esrgan_gan_update"])
 def test_gan_update_passes(name):
-    """The passes follow SRGANModel.train_step: G fwd+bwd, VGG on HR+SR, D in both steps."""
+    """The passes follow SRGANModel.train_step: G fwd+bwd, VGG on HR (fwd) and SR (fwd+bwd), D in both steps."""
     config = training.make_config(name, jit_compile=False, smoke=True)
     n = config.batch_size
     passes = training.update_passes(training.build_model(config), config)
     summary = [(p["network"], p["images"], p["factor"]) for p in passes]
-    expected = [("generator", n, 3), ("vgg", 2 * n, 2), ("discriminator", n, 2)]
+    expected = [("generator", n, 3), ("vgg", n, 1), ("vgg", n, 2), ("discriminator", n, 2)]
     if name == "esrgan_gan_update":  # the relativistic G loss also needs D(HR), gradient stopped
         expected.append(("discriminator", n, 1))
     assert summary == expected + [("discriminator", 2 * n, 3)]

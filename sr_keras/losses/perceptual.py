@@ -174,7 +174,9 @@ class PerceptualLoss:
     """loss(hr, sr) = criterion(scale * phi(hr), scale * phi(sr)), phi = frozen VGG features of `layer`.
 
     hr, sr: float [N, H, W, 3] RGB in [0, 1]; returns a float32 scalar (mean over all feature elements).
-    XLA-compilable; HR and SR go through the network in one batch, HR features carry no gradient.
+    XLA-compilable. HR and SR go through the network in two calls: HR under stop_gradient (forward
+    only), SR forward + input gradient. One concatenated 2N batch would back-propagate through the
+    HR half as well (zeros, at full cost).
     Under a mixed_bfloat16 policy the VGG computes in bfloat16, the distance in float32.
     """
 
@@ -194,9 +196,7 @@ class PerceptualLoss:
         return features * self.feature_scale if self.feature_scale != 1.0 else features
 
     def __call__(self, hr: tf.Tensor, sr: tf.Tensor) -> tf.Tensor:
-        count = tf.shape(hr)[0]
-        both = self.features(tf.concat([tf.cast(hr, tf.float32), tf.cast(sr, tf.float32)], axis=0))
-        difference = tf.stop_gradient(both[:count]) - both[count:]
+        difference = tf.stop_gradient(self.features(hr)) - self.features(sr)
         if self.criterion == "mse":
             return tf.reduce_mean(tf.square(difference))
         return tf.reduce_mean(tf.abs(difference))
