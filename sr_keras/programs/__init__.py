@@ -18,10 +18,14 @@ def run_program(main) -> None:
     subclasses) name the file and the problem; they are printed as `PROGRAM: error: MESSAGE` with
     exit status 2 instead of a traceback.  Anything else is a bug and keeps its traceback.
     """
-    from absl import app
+    from absl import app, flags
 
     quiet_tensorflow()
     program = os.path.basename(sys.argv[0])
+    # `--help` lists the main module's key flags; a console script's main module is a wrapper, so
+    # the program's own flags (defined in main's module) are declared key flags of it.
+    for flag in flags.FLAGS.get_flags_for_module(main.__module__):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
     def guarded(argv):
         try:

@@ -68,12 +68,35 @@ def build_content_loss(config: TrainConfig, perceptual_weights=None) -> ContentL
     return ContentLoss(pixel_loss, config.pixel_weight, perceptual_loss, config.perceptual_weight)
 
 
+class MultiStepDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr(step) = initial_learning_rate * gamma ** (number of milestones <= step): BasicSR's MultiStepLR.
+
+    `step` is the optimizer's 0-based update count, so updates 1..m use the initial rate and
+    update m + 1 onwards the decayed one.  Without milestones the rate is constant.  Every run uses
+    this schedule, so the optimizer's checkpointed variables (iterations, moments) are the same
+    whatever the milestones: a stopped run can resume with a new schedule (`--lr_milestones`).
+    """
+
+    def __init__(self, initial_learning_rate: float, milestones=(), gamma: float = 0.1):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.milestones = tuple(int(m) for m in milestones)
+        self.gamma = float(gamma)
+
+    def __call__(self, step):
+        rate = keras.ops.convert_to_tensor(self.initial_learning_rate, "float32")
+        if not self.milestones:
+            return rate
+        reached = keras.ops.greater_equal(keras.ops.cast(step, "int64"), keras.ops.convert_to_tensor(self.milestones, "int64"))
+        passed = keras.ops.sum(keras.ops.cast(reached, "float32"))
+        return rate * keras.ops.power(self.gamma, passed)
+
+    def get_config(self) -> dict:
+        return {"initial_learning_rate": self.initial_learning_rate, "milestones": list(self.milestones), "gamma": self.gamma}
+
+
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    """Adam(beta1, beta2) with the piecewise-constant schedule lr * gamma^k after milestone k."""
-    if config.lr_milestones:
-        rate = keras.optimizers.schedules.PiecewiseConstantDecay(list(config.lr_milestones), config.learning_rates)
-    else:
-        rate = config.learning_rate
+    """Adam(beta1, beta2) at learning_rate * lr_gamma ** k after the k-th of lr_milestones."""
+    rate = MultiStepDecay(config.learning_rate, config.lr_milestones, config.lr_gamma)
     return keras.optimizers.Adam(learning_rate=rate, beta_1=config.beta1, beta_2=config.beta2)
 
 

@@ -49,7 +49,7 @@ class TrainConfig:
     # --- optimisation ------------------------------------------------------------------------
     steps: int = 1_000_000  # total generator updates
     learning_rate: float = 1e-4
-    lr_milestones: tuple[int, ...] = ()  # steps at which the learning rate is multiplied by lr_gamma
+    lr_milestones: tuple[int, ...] = ()  # after this many updates the learning rate is multiplied by lr_gamma (BasicSR MultiStepLR)
     lr_gamma: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.999

@@ -66,3 +66,13 @@ def test_missing_folder_and_unknown_model(tmp_path):
     assert result.returncode == 2 and "not a directory" in result.stderr
     result = run_eval("--model=no-such-model", "--hr_dir=embedded")
     assert result.returncode == 2 and "unknown model" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_console_script_help_lists_the_programs_own_flags():
+    """`sr-eval --help` (a console-script wrapper is the main module) shows sr-eval's flags."""
+    script = os.path.join(os.path.dirname(sys.executable), "sr-eval")
+    if not os.path.exists(script):
+        pytest.skip("sr_keras is not pip-installed next to this Python")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)  # absl exits 1
+    for flag in ("--model", "--hr_dir", "--scale", "--crop", "--channel", "--output"):
+        assert flag in result.stdout

@@ -88,3 +88,19 @@ def test_logged_losses_are_means_over_each_logging_interval(make_config, tmp_pat
     steps2, values2 = reports.read_scalars(str(tmp_path / "pairs"))["train/g_loss"]
     assert list(steps2) == [2, 4]
     np.testing.assert_allclose(values2, [values[:2].mean(), values[2:].mean()], rtol=1e-5)
+
+
+def test_schedule_values_and_resume_with_new_milestones(make_config, tmp_path):
+    """MultiStepDecay by hand; a run stopped at a constant rate resumes with a decay (same optimizer slots)."""
+    from sr_keras.training.builders import MultiStepDecay
+
+    schedule = MultiStepDecay(2e-4, (3, 5), 0.5)
+    assert [float(schedule(step)) for step in range(7)] == pytest.approx([2e-4] * 3 + [1e-4] * 2 + [5e-5] * 2)
+    assert float(MultiStepDecay(1e-4)(10**6)) == pytest.approx(1e-4)
+    assert float(tf.function(schedule, jit_compile=True)(tf.constant(4, tf.int64))) == pytest.approx(1e-4)
+
+    config = make_config(steps=2, checkpoint_every=2)
+    loop.train(config, str(tmp_path), verbose=0)
+    resumed = loop.train(replace(config, steps=4, lr_milestones=(2,), lr_gamma=0.1), str(tmp_path), verbose=0)
+    assert int(resumed.optimizer.iterations.numpy()) == 4
+    assert float(resumed.optimizer.learning_rate) == pytest.approx(config.learning_rate * 0.1)
