@@ -130,6 +130,11 @@ class Settings:
     skip_pretrained: bool
     quick: bool
 
+    @property
+    def psnr_decay_step(self) -> int:
+        """The SRResNet stage's learning rate drops x0.1 after this many updates (75% of them)."""
+        return max(1, (3 * self.steps_psnr) // 4)
+
 
 def resolve_settings() -> Settings:
     """Flags over the preset (QUICK with --quick, else DEFAULTS); checks the values."""
@@ -272,7 +277,7 @@ def train_configs(settings: Settings, train_dir: str, held_dir: str, psnr_genera
         pixel_loss="mse",
         pixel_weight=1.0,
         learning_rate=settings.learning_rate,
-        lr_milestones=(max(1, (3 * settings.steps_psnr) // 4),),  # a high rate to get going, then x0.1
+        lr_milestones=(settings.psnr_decay_step,),  # a high rate to get going, then x0.1
         lr_gamma=0.1,
     )
     content = {"pixel_loss": "mse", "pixel_weight": 1.0}
@@ -449,7 +454,7 @@ def report_markdown(root: str, settings: Settings, rows, training, exports, cloc
         "",
         f"1. **Training** on {len(training)} of the 5 embedded photos ({', '.join(training)}); `{held}` held out.",
         f"   - SRResNet: {s.num_blocks} residual blocks x {s.num_features} channels, pixel MSE, "
-        f"{s.steps_psnr} steps, Adam lr {s.learning_rate:g} (x0.1 after step {max(1, (3 * s.steps_psnr) // 4)}), "
+        f"{s.steps_psnr} steps, Adam lr {s.learning_rate:g} (x0.1 after step {s.psnr_decay_step}), "
         f"{s.crop_size} px HR crops, batch {s.batch_size} (`runs/srresnet/`).",
         f"   - SRGAN: the SRResNet above + the SRGAN discriminator; content = {content}; "
         f"{s.steps_gan} steps, Adam lr {s.gan_learning_rate:g} (`runs/srgan/`).",

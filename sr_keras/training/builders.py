@@ -94,10 +94,14 @@ class MultiStepDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial_learning_rate": self.initial_learning_rate, "milestones": list(self.milestones), "gamma": self.gamma}
 
 
+def learning_rate_schedule(config: TrainConfig) -> MultiStepDecay:
+    """learning_rate * lr_gamma ** k after the k-th of lr_milestones."""
+    return MultiStepDecay(config.learning_rate, config.lr_milestones, config.lr_gamma)
+
+
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    """Adam(beta1, beta2) at learning_rate * lr_gamma ** k after the k-th of lr_milestones."""
-    rate = MultiStepDecay(config.learning_rate, config.lr_milestones, config.lr_gamma)
-    return keras.optimizers.Adam(learning_rate=rate, beta_1=config.beta1, beta_2=config.beta2)
+    """Adam(beta1, beta2) on `learning_rate_schedule(config)`."""
+    return keras.optimizers.Adam(learning_rate=learning_rate_schedule(config), beta_1=config.beta1, beta_2=config.beta2)
 
 
 def load_generator_weights(generator: keras.Model, source: str) -> None:

@@ -92,11 +92,6 @@ class TrainConfig:
         if problems:
             raise ValueError("invalid training config: " + "; ".join(problems))
 
-    @property
-    def learning_rates(self) -> list[float]:
-        """The learning rate in force after each milestone: lr * gamma**k."""
-        return [self.learning_rate * self.lr_gamma**k for k in range(len(self.lr_milestones) + 1)]
-
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.inference import spread_outputs
-from sr_keras import export
+from sr_keras import export, metrics
 from sr_keras.archs import RRDBNet, SRResNet
 
 ARCHS = ("srresnet", "rrdbnet")
@@ -43,7 +43,7 @@ def keras_float(model, image: np.ndarray) -> np.ndarray:
 
 def keras_uint8(model, image_uint8: np.ndarray) -> np.ndarray:
     """The reference for uint8 signatures: round-half-up of the clipped float output."""
-    return np.floor(keras_float(model, image_uint8.astype(np.float32) / 255.0).astype(np.float64) * 255.0 + 0.5).astype(np.uint8)
+    return metrics.to_uint8(keras_float(model, image_uint8.astype(np.float32) / 255.0))
 
 
 @pytest.fixture(scope="session")

@@ -55,3 +55,11 @@ def make_config(photo_dir):
 
 def replace(config: TrainConfig, **changes) -> TrainConfig:
     return dataclasses.replace(config, **changes)
+
+
+def rates_in_force(config: TrainConfig) -> list[float]:
+    """The training optimizer's learning rate from the first update and from each milestone on."""
+    from sr_keras.training import builders
+
+    schedule = builders.learning_rate_schedule(config)
+    return [float(schedule(step)) for step in (0, *config.lr_milestones)]

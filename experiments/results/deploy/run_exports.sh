@@ -16,10 +16,8 @@ sr-export --model="$srresnet" --format=saved_model --output="$out/serving" --mod
 saved_model_cli show --dir "$out/serving/srresnet/1" --all
 python - "$data/val_hr/butterfly.png" "$out" <<'PY'
 import sys, numpy as np, tensorflow as tf
-from sr_keras.data import images
-from sr_keras.ops import imresize
-hr = images.read_image(sys.argv[1])
-lr = np.clip(np.round(imresize.imresize(hr.astype(np.float64) / 255.0, 0.25) * 255), 0, 255).astype(np.uint8)
+from sr_keras.data import images, pipeline
+lr = pipeline.make_lr(images.crop_to_multiple(images.read_image(sys.argv[1]), 4), 4)
 np.save(f"{sys.argv[2]}/lr_uint8.npy", lr[None])
 np.save(f"{sys.argv[2]}/lr_float.npy", (lr[None] / 255.0).astype(np.float32))
 np.save(f"{sys.argv[2]}/lr_png.npy", np.array([tf.io.encode_png(lr).numpy()], dtype=object), allow_pickle=True)
@@ -36,12 +34,12 @@ for signature in serving_default serve_float serve_image_bytes; do
 done
 python - "$srresnet" "$out" <<'PY'
 import sys, numpy as np, tensorflow as tf
-from sr_keras import export
+from sr_keras import export, metrics
 model = export.load_keras_model(sys.argv[1])
 out = sys.argv[2]
 lr = np.load(f"{out}/lr_float.npy")
 keras_float = np.clip(model(lr, training=False).numpy(), 0, 1)
-keras_uint8 = np.round(keras_float * 255).astype(np.uint8)
+keras_uint8 = metrics.to_uint8(keras_float)
 served_float = np.load(f"{out}/cli_serve_float/image.npy")
 served_uint8 = np.load(f"{out}/cli_serving_default/image.npy")
 png = np.load(f"{out}/cli_serve_image_bytes/png_bytes.npy", allow_pickle=True)[0]

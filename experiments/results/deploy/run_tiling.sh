@@ -26,10 +26,8 @@ PY
 python - "$data/val_hr/butterfly.png" <<'PY'
 import sys, numpy as np
 from sr_keras import inference
-from sr_keras.data import images
-from sr_keras.ops import imresize
-hr = images.read_image(sys.argv[1])
-lr = np.clip(np.round(imresize.imresize(hr, scale=0.25)), 0, 255).astype(np.uint8)
+from sr_keras.data import images, pipeline
+lr = pipeline.make_lr(images.crop_to_multiple(images.read_image(sys.argv[1]), 4), 4)
 upscaler = inference.load_upscaler("realesrgan-x4plus")
 whole = upscaler(lr)
 for tile, pad in [(24, 10), (24, 16), (32, 4)]:
