@@ -29,6 +29,7 @@ DEFAULT_REPEATS = {"srresnet": (5, 1), "rrdbnet": (3, 1)}  # (repeats, warm-up) 
 SIZE = 128
 SMOKE_SIZE = 32
 LITERT = ("float32", "float16")
+BACKENDS = ("keras", "saved_model", *(f"litert_{quantization}" for quantization in LITERT))
 
 
 def build_model(arch: str, smoke: bool = False):
@@ -123,8 +124,15 @@ def _litert_predict(content: bytes, image: np.ndarray):
     return predict
 
 
-def run(arch: str, smoke: bool = False, repeats: int | None = None, warmup: int | None = None) -> dict:
-    """Timing of each backend on one photo crop, and each export's parity with Keras."""
+def run(
+    arch: str, smoke: bool = False, repeats: int | None = None, warmup: int | None = None, jit_compile: bool = False,
+    backends: tuple[str, ...] = BACKENDS,
+) -> dict:
+    """Timing of each backend on one photo crop, and each export's parity with Keras.
+
+    jit_compile: XLA-compile the Keras forward (an experiment; the default is TF's oneDNN kernels).
+    backends: a subset of BACKENDS (Keras always runs: it is the parity reference).
+    """
     import keras
     import tensorflow as tf
 
@@ -150,31 +158,34 @@ def run(arch: str, smoke: bool = False, repeats: int | None = None, warmup: int 
         "flops": {"total": flops.count_flops(model, image.shape).total, "per": "image (forward)"},
         "backends": {},
     }
-    backends = result["backends"]
-
-    forward = tf.function(lambda x: model(x, training=False))
+    entries = result["backends"]
+    forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
     tensor = tf.constant(image)
-    backends["keras"], output = _measure(lambda: forward(tensor).numpy(), repeats, warmup, 0.0, pixels_out)
+    result["keras_jit_compile"] = jit_compile
+    entries["keras"], output = _measure(lambda: forward(tensor).numpy(), repeats, warmup, 0.0, pixels_out)
     reference = np.clip(output.astype(np.float64), 0.0, 1.0)
 
-    folder = tempfile.mkdtemp(prefix="sr_keras_bench_")
-    try:
-        start = time.perf_counter()
-        loaded = tf.saved_model.load(export.export_saved_model(model, folder, "bench"))
-        signature = loaded.signatures[export.SERVE_FLOAT]
-        setup_s = time.perf_counter() - start
-        predict = lambda: signature(image=tensor)[export.IMAGE_KEY].numpy()  # noqa: E731
-        entry, _ = _measure(predict, repeats, warmup, setup_s, pixels_out, reference)
-        backends["saved_model"] = {"signature": export.SERVE_FLOAT, **entry}
-        del loaded, signature
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    if "saved_model" in backends:
+        folder = tempfile.mkdtemp(prefix="sr_keras_bench_")
+        try:
+            start = time.perf_counter()
+            loaded = tf.saved_model.load(export.export_saved_model(model, folder, "bench"))
+            signature = loaded.signatures[export.SERVE_FLOAT]
+            setup_s = time.perf_counter() - start
+            predict = lambda: signature(image=tensor)[export.IMAGE_KEY].numpy()  # noqa: E731
+            entry, _ = _measure(predict, repeats, warmup, setup_s, pixels_out, reference)
+            entries["saved_model"] = {"signature": export.SERVE_FLOAT, **entry}
+            del loaded, signature
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     for quantization in LITERT:
+        if f"litert_{quantization}" not in backends:
+            continue
         start = time.perf_counter()
         content = export.convert_tflite(model, quantization, input_size=(size, size))
         predict = _litert_predict(content, image)
         setup_s = time.perf_counter() - start
         entry, _ = _measure(predict, repeats, warmup, setup_s, pixels_out, reference)
-        backends[f"litert_{quantization}"] = {"num_threads": os.cpu_count(), "model_bytes": len(content), **entry}
+        entries[f"litert_{quantization}"] = {"num_threads": os.cpu_count(), "model_bytes": len(content), **entry}
     return result

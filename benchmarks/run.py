@@ -13,7 +13,6 @@ GFLOP/s as a share of the machine's fp32 matmul peak, measured in the same run.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import platform
 import sys
@@ -27,11 +26,18 @@ from benchmarks import flops, inference, pipeline, timing, training  # noqa: E40
 
 WORKLOADS = {
     **{
-        f"{name}{suffix}": (lambda smoke, repeats, name=name, jit=jit: training.run(name, jit, smoke, repeats))
+        f"{name}{suffix}": (
+            lambda smoke, repeats, name=name, jit=jit: training.run(name, jit, smoke, repeats, overrides=config_overrides())
+        )
         for name in training.CONFIGS
         for suffix, jit in (("", True), ("_no_xla", False))
     },
-    **{f"infer_{arch}": (lambda smoke, repeats, arch=arch: inference.run(arch, smoke, repeats)) for arch in inference.ARCHS},
+    **{
+        f"infer_{arch}": (lambda smoke, repeats, arch=arch: inference.run(
+            arch, smoke, repeats, jit_compile=FLAGS.infer_jit_compile, backends=tuple(FLAGS.infer_backends)
+        ))
+        for arch in inference.ARCHS
+    },
     "pipeline": lambda smoke, repeats: pipeline.run(FLAGS.data, smoke, repeats),
 }
 
@@ -41,7 +47,30 @@ flags.DEFINE_bool("smoke", False, "Tiny models, crops and batches: the whole run
 flags.DEFINE_bool("flops_only", False, "Print the analytic FLOPs of the selected workloads without timing anything.")
 flags.DEFINE_string("data", None, "Pipeline source (default: ../shared/data/train_hr if present, else embedded).")
 flags.DEFINE_string("output", None, "Also write the JSON to this file.")
+# Experiments (benchmarks/RESULTS.md): the same workloads with one thing changed.
+flags.DEFINE_multi_string("set", None, "FIELD=VALUE: override a TrainConfig field of the training workloads, e.g. mixed_precision=bfloat16.")
+flags.DEFINE_bool("infer_jit_compile", False, "XLA-compile the Keras forward of the infer_* workloads.")
+flags.DEFINE_multi_enum("infer_backends", list(inference.BACKENDS), list(inference.BACKENDS), "Backends the infer_* workloads time (Keras always runs).")
+flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
+flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0 = TensorFlow's default).")
 FLAGS = flags.FLAGS
+
+
+def config_overrides() -> dict:
+    """--set FIELD=VALUE pairs, each value converted to the type of the TrainConfig field's default."""
+    import dataclasses
+
+    from sr_keras.training.config import TrainConfig
+
+    defaults = {field.name: getattr(TrainConfig(), field.name) for field in dataclasses.fields(TrainConfig)}
+    overrides = {}
+    for item in FLAGS.set or []:
+        name, _, value = item.partition("=")
+        if name not in defaults or name in ("jit_compile", "batch_size"):
+            raise app.UsageError(f"--set {item}: not a TrainConfig field this can set (XLA off: the *_no_xla workloads)")
+        kind = type(defaults[name])
+        overrides[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return overrides
 
 
 def workload_flops(name: str, smoke: bool):
@@ -61,11 +90,19 @@ def main(argv):
     import keras
     import tensorflow as tf
 
+    if FLAGS.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+    if FLAGS.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     start = time.perf_counter()
     names = [name for name in WORKLOADS if FLAGS.only is None or name in FLAGS.only]
     result = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "tensorflow": tf.__version__, "keras": keras.__version__},
-        "settings": {"smoke": FLAGS.smoke, "repeats": FLAGS.repeats, "flops_only": FLAGS.flops_only},
+        "settings": {
+            "smoke": FLAGS.smoke, "repeats": FLAGS.repeats, "flops_only": FLAGS.flops_only, "set": config_overrides(),
+            "infer_jit_compile": FLAGS.infer_jit_compile, "infer_backends": FLAGS.infer_backends, "intra_op_threads": FLAGS.intra_op_threads,
+            "inter_op_threads": FLAGS.inter_op_threads,
+        },  # fmt: skip
         "flop_convention": flops.CONVENTION,
     }
     if FLAGS.flops_only:
@@ -90,11 +127,7 @@ def main(argv):
                 workloads["pipeline"]["crop_pairs_per_s"] / workloads["srresnet_mse_update"]["images_per_s"]
             )
     result["total_s"] = time.perf_counter() - start
-    text = json.dumps(result, indent=2)
-    print(text)
-    if FLAGS.output:
-        with open(FLAGS.output, "w") as handle:
-            handle.write(text + "\n")
+    timing.print_json(result, FLAGS.output)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared timing helpers: repeated runs after warm-up, reported as median/min/max seconds."""
+"""Shared helpers: repeated runs after warm-up (median/min/max seconds), the matmul peak, JSON output."""
 
 from __future__ import annotations
 
@@ -62,3 +62,14 @@ def add_achieved(entry, peak_gflops: float, flops: float | None = None) -> None:
     for key, value in list(entry.items()):
         if key != "flops":
             add_achieved(value, peak_gflops, flops)
+
+
+def print_json(result: dict, output: str | None = None) -> None:
+    """Print `result` as one indented JSON object; also write it to `output` if given."""
+    import json
+
+    text = json.dumps(result, indent=2)
+    print(text)
+    if output:
+        with open(output, "w") as handle:
+            handle.write(text + "\n")

@@ -36,11 +36,13 @@ SMOKE = dict(num_blocks=1, num_features=16, growth=8, crop_size=32)
 SMOKE_BATCH_SIZE = 2
 
 
-def make_config(name: str, jit_compile: bool, smoke: bool = False):
+def make_config(name: str, jit_compile: bool, smoke: bool = False, overrides: dict | None = None):
+    """The TrainConfig of workload `name`; `overrides` (TrainConfig fields) are experiments (benchmarks.run --set)."""
     from sr_keras.training.config import TrainConfig
 
     batch_size = SMOKE_BATCH_SIZE if smoke else BATCH_SIZE
-    return TrainConfig(batch_size=batch_size, jit_compile=jit_compile, **{**CONFIGS[name], **(SMOKE if smoke else {})})
+    fields = {**CONFIGS[name], **(SMOKE if smoke else {}), **(overrides or {})}
+    return TrainConfig(batch_size=batch_size, jit_compile=jit_compile, **fields)
 
 
 def build_model(config):
@@ -87,12 +89,15 @@ def update_flops(model, config) -> dict:
     return {"total": sum(p["flops"] for p in passes), "per": "update", "passes": passes}
 
 
-def run(name: str, jit_compile: bool, smoke: bool = False, repeats: int | None = None, warmup: int | None = None) -> dict:
+def run(
+    name: str, jit_compile: bool, smoke: bool = False, repeats: int | None = None, warmup: int | None = None,
+    overrides: dict | None = None,
+) -> dict:
     """Median/min/max seconds per update of workload `name` (see CONFIGS) on random batches."""
     import keras
 
     keras.backend.clear_session()
-    config = make_config(name, jit_compile, smoke)
+    config = make_config(name, jit_compile, smoke, overrides)
     model = build_model(config)
     default_repeats, default_warmup = (2, 1) if smoke else DEFAULT_REPEATS[name]
     repeats = repeats or default_repeats
@@ -109,6 +114,7 @@ def run(name: str, jit_compile: bool, smoke: bool = False, repeats: int | None =
         "hr_crop": c,
         "lr_crop": c // s,
         "jit_compile": jit_compile,
+        "overrides": overrides or {},
         "seconds_are": "per update",
         **timing,
         "updates_per_s": 1.0 / timing["median_s"],

