@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import keras
 
-from sr_keras.archs.layers import SpaceToDepthConv2D
-
 
 def _batch_norm(name: str) -> keras.layers.BatchNormalization:
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
@@ -37,8 +35,7 @@ class SRGANDiscriminator(keras.Model):
         inputs = keras.Input(shape=(patch_size, patch_size, 3), name="image")
         x = _lrelu("lrelu0")(keras.layers.Conv2D(f, 3, padding="same", name="conv0")(inputs))
         for i, (filters, stride) in enumerate([(f, 2), (2 * f, 1), (2 * f, 2), (4 * f, 1), (4 * f, 2), (8 * f, 1), (8 * f, 2)], start=1):
-            conv = SpaceToDepthConv2D if stride == 2 else keras.layers.Conv2D
-            x = conv(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+            x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}")(x)
             x = _lrelu(f"lrelu{i}")(_batch_norm(f"bn{i}")(x))
         x = keras.layers.Flatten(name="flatten")(x)
         x = _lrelu("dense1_lrelu")(keras.layers.Dense(1024, name="dense1")(x))
@@ -77,7 +74,7 @@ class VGGStyleDiscriminator(keras.Model):
                 x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{stage}_0")(x)
                 x = _lrelu(f"lrelu{stage}_0")(_batch_norm(f"bn{stage}_0")(x))
             x = keras.layers.ZeroPadding2D(1, name=f"pad{stage}_1")(x)
-            x = SpaceToDepthConv2D(filters, 4, padding="valid", use_bias=False, name=f"conv{stage}_1")(x)
+            x = keras.layers.Conv2D(filters, 4, strides=2, padding="valid", use_bias=False, name=f"conv{stage}_1")(x)
             x = _lrelu(f"lrelu{stage}_1")(_batch_norm(f"bn{stage}_1")(x))
         x = keras.layers.Flatten(name="flatten")(x)
         x = _lrelu("linear1_lrelu")(keras.layers.Dense(100, name="linear1")(x))
