@@ -2,9 +2,12 @@
 # Issue 5 evidence: tiled inference. A 2000x1500 LR photo upscaled x4 by RRDBNet (the shipped
 # realesrgan-x4plus, 23 blocks) in tiles, with peak RSS and wall time from GNU time; then tiled vs
 # untiled on an image small enough to run whole.
-#   bash experiments/results/deploy/run_tiling.sh OUT_DIR > tiling.log 2>&1
+#   bash experiments/results/deploy/run_tiling.sh OUT_DIR [TILE] > tiling.log 2>&1
+# TILE (LR pixels, default 256) is --tile; the pad is sr-upscale's default for the architecture
+# (sr_keras.inference.TILE_PADS: 64 for RRDBNet, from seams.log).
 set -euo pipefail
 out=${1:?an output folder}
+tile=${2:-256}
 data=$(cd "$(dirname "$0")/../../.." && pwd)/../shared/data
 mkdir -p "$out"
 set -x
@@ -20,7 +23,7 @@ images.write_png(sys.argv[2], np.clip(np.round(lr), 0, 255).astype(np.uint8))
 print("LR", lr.shape)
 PY
 /usr/bin/time -v sr-upscale --model=realesrgan-x4plus --input="$out/lr_2000x1500.png" \
-  --output="$out/sr_8000x6000.png" --tile=256 --tile_pad=16
+  --output="$out/sr_8000x6000.png" --tile="$tile"
 
 # Tiled vs untiled on the Set5 butterfly made x4 smaller (64x64 LR): tiles of 24 LR pixels.
 python - "$data/val_hr/butterfly.png" <<'PY'
