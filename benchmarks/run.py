@@ -1,6 +1,6 @@
 """Run the benchmarks and print one JSON object.
 
-  python -m benchmarks.run                          # everything (~30-40 min on 2 idle cores)
+  python -m benchmarks.run                          # everything (~30 min on 2 idle cores)
   python -m benchmarks.run --only pipeline          # some workloads (repeatable flag)
   python -m benchmarks.run --smoke                  # tiny models and sizes, ~1-2 min (CI check)
   python -m benchmarks.run --flops_only             # analytic FLOPs only, nothing timed
@@ -23,14 +23,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 from benchmarks import flops, inference, pipeline, timing, training  # noqa: E402
+from sr_keras.training import hardware  # noqa: E402
+
+# Training variants: XLA, TensorFlow's oneDNN kernels (no XLA), and mixed_bfloat16 on oneDNN
+# (bfloat16 under XLA:CPU is no faster than float32: benchmarks/RESULTS.md).
+TRAINING_VARIANTS = {"": (True, {}), "_no_xla": (False, {}), "_bf16": (False, {"mixed_precision": "bfloat16"})}
 
 WORKLOADS = {
     **{
         f"{name}{suffix}": (
-            lambda smoke, repeats, name=name, jit=jit: training.run(name, jit, smoke, repeats, overrides=config_overrides())
+            lambda smoke, repeats, name=name, jit=jit, extra=extra: training.run(
+                name, jit, smoke, repeats, overrides={**extra, **config_overrides()}
+            )
         )
         for name in training.CONFIGS
-        for suffix, jit in (("", True), ("_no_xla", False))
+        for suffix, (jit, extra) in TRAINING_VARIANTS.items()
     },
     **{
         f"infer_{arch}": (lambda smoke, repeats, arch=arch: inference.run(
@@ -73,6 +80,14 @@ def config_overrides() -> dict:
     return overrides
 
 
+def training_workload(name: str) -> str:
+    """The training.CONFIGS entry of a workload name (without its variant suffix)."""
+    for suffix in TRAINING_VARIANTS:
+        if suffix and name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def workload_flops(name: str, smoke: bool):
     """The FLOPs entry of a workload, computed without running it (None for the pipeline)."""
     if name.startswith("infer_"):
@@ -81,7 +96,7 @@ def workload_flops(name: str, smoke: bool):
         return {"total": flops.count_flops(model, (1, size, size, 3)).total, "per": "image (forward)"}
     if name == "pipeline":
         return None
-    config = training.make_config(name.removesuffix("_no_xla"), jit_compile=False, smoke=smoke)
+    config = training.make_config(training_workload(name), jit_compile=False, smoke=smoke)
     return training.update_flops(training.build_model(config), config)
 
 
@@ -97,7 +112,12 @@ def main(argv):
     start = time.perf_counter()
     names = [name for name in WORKLOADS if FLAGS.only is None or name in FLAGS.only]
     result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "tensorflow": tf.__version__, "keras": keras.__version__},
+        "machine": {
+            "cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(), "avx512": hardware.has_avx512(), "bfloat16_matmul": hardware.has_bfloat16_matmul(),
+            "platform": platform.platform(), "tensorflow": tf.__version__, "keras": keras.__version__,
+        },
+        # What sr-train does here with jit_compile="auto" (sr_keras/training/hardware.py).
+        "sr_train_auto_jit_compile": hardware.default_jit_compile(),
         "settings": {
             "smoke": FLAGS.smoke, "repeats": FLAGS.repeats, "flops_only": FLAGS.flops_only, "set": config_overrides(),
             "infer_jit_compile": FLAGS.infer_jit_compile, "infer_backends": FLAGS.infer_backends, "intra_op_threads": FLAGS.intra_op_threads,
@@ -109,7 +129,7 @@ def main(argv):
         result["workloads"] = {name: {"flops": workload_flops(name, FLAGS.smoke)} for name in names}
     else:
         n = 1024 if FLAGS.smoke else 4096
-        result["matmul_peak"] = timing.matmul_peak_gflops(n, repeats=3 if FLAGS.smoke else 5)
+        peak_before = timing.matmul_peak_gflops(n, repeats=3 if FLAGS.smoke else 5)
         result["workloads"] = {}
         for name in names:
             print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -118,6 +138,7 @@ def main(argv):
             result["workloads"][name]["wall_s"] = time.perf_counter() - began  # setup + compile + all runs
             keras.backend.clear_session()
             gc.collect()
+        result["matmul_peak"] = timing.combine_peaks(peak_before, timing.matmul_peak_gflops(n, repeats=3 if FLAGS.smoke else 5))
         timing.add_achieved(result["workloads"], result["matmul_peak"]["gflops_median"])
         workloads = result["workloads"]
         if "pipeline" in workloads and "srresnet_mse_update" in workloads:

@@ -30,11 +30,15 @@ def time_repeated(fn: Callable[[], object], repeats: int, warmup: int = 1) -> di
         "repeats": repeats,
         "warmup": warmup,
         "first_call_s": first_call_s,
+        "samples_s": samples,
     }
 
 
 def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> dict:
-    """fp32 matmul peak of this machine: median GFLOP/s of an n x n numpy (OpenBLAS) product."""
+    """fp32 matmul peak of this machine: median GFLOP/s of an n x n numpy (OpenBLAS) product.
+
+    See combine_peaks for one peak from samples taken before and after the workloads.
+    """
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -43,6 +47,18 @@ def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> dict:
     timing = time_repeated(lambda: a @ b, repeats, warmup=1)
     flops = 2.0 * n**3
     return {"n": n, "gflops_median": flops / timing["median_s"] / 1e9, **timing}
+
+
+def combine_peaks(before: dict, after: dict) -> dict:
+    """One peak from two matmul_peak_gflops runs: the median GFLOP/s over all their samples.
+
+    Some machines (cloud VMs) change speed over minutes; sampling before and after the workloads
+    makes the share of peak less dependent on when the peak happened to be measured.
+    """
+    flops = 2.0 * before["n"] ** 3
+    gflops = [flops / s / 1e9 for s in before["samples_s"] + after["samples_s"]]
+    return {"n": before["n"], "gflops_median": statistics.median(gflops), "gflops_min": min(gflops), "gflops_max": max(gflops),
+            "before": before, "after": after}  # fmt: skip
 
 
 def add_achieved(entry, peak_gflops: float, flops: float | None = None) -> None:

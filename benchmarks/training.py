@@ -1,4 +1,4 @@
-"""Seconds per training update (G, or G + D) at the papers' sizes, with and without XLA.
+"""Seconds per training update (G, or G + D) at the papers' sizes: XLA, oneDNN (no XLA), mixed_bfloat16.
 
 The perceptual VGG uses random weights here (weights do not change the cost), so the benchmark
 runs offline; everything else is the training model sr-train builds.  FLOPs are analytic

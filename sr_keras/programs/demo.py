@@ -65,7 +65,7 @@ def define_flags() -> None:
     )
     flags.DEFINE_bool("skip_pretrained", False, "Leave out realesrgan-x4plus (slow on a CPU; for tests).")
     flags.DEFINE_bool("quick", False, "Tiny everything (smoke tests); explicit flags still win.")
-    flags.DEFINE_bool("jit_compile", None, "XLA for the training steps (default on; --quick off: compiling costs more than it saves).")
+    flags.DEFINE_bool("jit_compile", None, "XLA for the training steps (default: sr-train's auto, XLA unless the CPU has AVX-512; --quick off: compiling costs more than it saves).")
 
 
 SCALE = 4
@@ -87,7 +87,7 @@ DEFAULTS = {
     "batch_size": 4,
     "learning_rate": 2e-3,
     "gan_learning_rate": 1e-4,
-    "jit_compile": True,
+    "jit_compile": "auto",  # TrainConfig's default (sr_keras/training/hardware.py)
 }
 QUICK = {
     "steps_psnr": 4,
@@ -122,7 +122,7 @@ class Settings:
     batch_size: int
     learning_rate: float
     gan_learning_rate: float
-    jit_compile: bool
+    jit_compile: bool | str
     seed: int
     holdout: str
     content: str

@@ -146,14 +146,14 @@ def _build_training_model(config: TrainConfig, perceptual_weights) -> SRModel:
     content_loss = build_content_loss(config, perceptual_weights)
     if config.gan == "none":
         model = SRModel(generator, content_loss, config.scale)
-        model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+        model.compile(optimizer=make_optimizer(config), jit_compile=config.use_xla, steps_per_execution=config.steps_per_execution)
     else:
         cls, extra = (SRGANModel, {}) if config.gan == "standard" else (ESRGANModel, {"ragan_average": config.ragan_average})
         model = cls(generator, build_discriminator(config), content_loss, config.scale, adversarial_weight=config.adversarial_weight, **extra)
         model.compile(
             optimizer=make_optimizer(config),
             d_optimizer=make_optimizer(config),
-            jit_compile=config.jit_compile,
+            jit_compile=config.use_xla,
             steps_per_execution=config.steps_per_execution,
         )
     model.build_optimizers()

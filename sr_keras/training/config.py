@@ -55,8 +55,8 @@ class TrainConfig:
     beta2: float = 0.999
     init_generator: str = ""  # start G from a run dir, .keras or .weights.h5 (SRGAN from SRResNet)
     # --- runtime -----------------------------------------------------------------------------
-    jit_compile: bool = True  # XLA for the train step
-    mixed_precision: str = ""  # "" (float32) | bfloat16
+    jit_compile: bool | str = "auto"  # XLA for the train step: true | false | auto (this CPU's faster: training/hardware.py)
+    mixed_precision: str = ""  # "" (float32) | bfloat16 (fast with oneDNN on CPUs with AMX/AVX512-BF16)
     strategy: str = "default"  # default | mirrored | multi_worker | tpu
     tpu: str = ""  # TPU address for strategy=tpu
     steps_per_execution: int = 1
@@ -69,6 +69,10 @@ class TrainConfig:
     def __post_init__(self):
         self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
         problems = []
+        if isinstance(self.jit_compile, str) and self.jit_compile.lower() in ("true", "false", "1", "0", "yes", "no"):
+            self.jit_compile = self.jit_compile.lower() in ("true", "1", "yes")
+        if not isinstance(self.jit_compile, bool) and self.jit_compile != "auto":
+            problems.append(f"jit_compile={self.jit_compile!r} (true | false | auto)")
         if self.generator not in ("srresnet", "rrdbnet"):
             problems.append(f"generator={self.generator!r} (srresnet | rrdbnet)")
         if self.gan not in ("none", "standard", "relativistic"):
@@ -92,6 +96,13 @@ class TrainConfig:
         if problems:
             raise ValueError("invalid training config: " + "; ".join(problems))
 
+    @property
+    def use_xla(self) -> bool:
+        """jit_compile resolved: "auto" is XLA unless this CPU has AVX-512 (see sr_keras/training/hardware.py)."""
+        from sr_keras.training import hardware
+
+        return hardware.default_jit_compile() if self.jit_compile == "auto" else bool(self.jit_compile)
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
@@ -99,7 +110,13 @@ class TrainConfig:
 def field_types() -> dict[str, type]:
     """Field name -> Python type (int, float, bool, str, or tuple for lists of ints)."""
     hints = typing.get_type_hints(TrainConfig)
-    return {f.name: (tuple if typing.get_origin(hints[f.name]) is tuple else hints[f.name]) for f in dataclasses.fields(TrainConfig)}
+
+    def kind(hint):
+        if typing.get_origin(hint) is tuple:
+            return tuple
+        return str if typing.get_args(hint) else hint  # bool | str (jit_compile): the text, checked by TrainConfig
+
+    return {f.name: kind(hints[f.name]) for f in dataclasses.fields(TrainConfig)}
 
 
 def from_dict(values: dict, source: str = "config") -> TrainConfig:

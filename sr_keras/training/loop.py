@@ -157,6 +157,10 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     with open(os.path.join(run_dir, "config.json"), "w") as handle:
         handle.write(config.to_json())
 
+    logging.info(
+        "train step: %s (jit_compile=%s, mixed_precision=%s)",
+        "XLA" if config.use_xla else "TensorFlow's oneDNN kernels, no XLA", config.jit_compile, config.mixed_precision or "float32",
+    )
     strategy = builders.make_strategy(config.strategy, config.tpu)
     keras.utils.set_random_seed(config.seed)  # initial weights are a function of the seed too
     with strategy.scope():

@@ -43,7 +43,9 @@ def test_srgan_schedules_follow_the_paper(name, layer):
 def test_overrides_are_typed():
     assert config_lib.parse_override("learning_rate", "2e-4") == 2e-4
     assert config_lib.parse_override("steps", "1e5") == 100_000
-    assert config_lib.parse_override("jit_compile", "false") is False
+    assert config_lib.parse_override("jit_compile", "false") == "false"  # the text; TrainConfig reads it
+    assert config_lib.TrainConfig(jit_compile="false").jit_compile is False
+    assert config_lib.TrainConfig(jit_compile=True).use_xla is True
     assert config_lib.parse_override("lr_milestones", "50000,100000") == (50_000, 100_000)
     with pytest.raises(ValueError, match="--steps=abc"):
         config_lib.parse_override("steps", "abc")
