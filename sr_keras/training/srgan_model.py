@@ -87,9 +87,8 @@ class SRGANModel(SRModel):
         """One D update on real `hr` and generated `sr` (gradient stopped). G is not modified."""
         sr = tf.stop_gradient(sr)
         with tf.GradientTape() as tape:
-            # Experiment: real and fake in one 2N batch (one D call; BN statistics over both halves).
-            logits = tf.cast(self.discriminator(tf.concat([hr, tf.cast(sr, hr.dtype)], axis=0), training=True), tf.float32)
-            real_logits, fake_logits = tf.split(logits, 2, axis=0)
+            real_logits = tf.cast(self.discriminator(hr, training=True), tf.float32)
+            fake_logits = tf.cast(self.discriminator(sr, training=True), tf.float32)
             d_loss = self.discriminator_loss(real_logits, fake_logits)
             scaled = scale_for_replicas(d_loss)
         variables = self.discriminator.trainable_variables
