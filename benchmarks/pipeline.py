@@ -30,6 +30,10 @@ def run(data: str | None = None, smoke: bool = False, repeats: int | None = None
 
     timing = time_repeated(consume, repeats, warmup=1)
     per_batch = timing["median_s"] / batches
+
+    def per_batch_of(seconds):  # a time, or the list of samples, per repeat -> per batch
+        return [s / batches for s in seconds] if isinstance(seconds, list) else seconds / batches
+
     return {
         "data": os.path.normpath(data) if data != "embedded" else data,
         "images": len(images),
@@ -38,7 +42,7 @@ def run(data: str | None = None, smoke: bool = False, repeats: int | None = None
         "scale": scale,
         "batches_per_repeat": batches,
         "seconds_are": "per batch",
-        **{key: value / batches for key, value in timing.items() if key.endswith("_s") and value is not None},
+        **{key: per_batch_of(value) for key, value in timing.items() if key.endswith("_s") and value is not None},
         "repeats": timing["repeats"],
         "warmup": timing["warmup"],
         "batches_per_s": 1.0 / per_batch,

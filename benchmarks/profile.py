@@ -163,7 +163,8 @@ def summarize(xspace_path: str, steps: int, wall_s: float, top: int) -> dict:
 def conv_layers(xspace_path: str, model, input_shape, steps: int, peak_gflops: float | None = None) -> list[dict]:
     """Per-layer time and GFLOP/s of the convolutions of a Keras forward traced without XLA.
 
-    A TF convolution event is "<model>/<layer>/...:_FusedConv2D" (or Conv2D); Grappler names a conv
+    A TF convolution event is "<model>/<layer>/...:_FusedConv2D" (or Conv2D, or oneDNN's
+    _MklNativeFusedConv2D / _MklNativeConv2D on CPUs where TF rewrites to them); Grappler names a conv
     fused with its activation after the activation layer, so names are followed back through the
     Keras graph to the Conv2D layer whose FLOPs (benchmarks/flops.py) are known.
     """
@@ -188,7 +189,8 @@ def conv_layers(xspace_path: str, model, input_shape, steps: int, peak_gflops: f
 
     seconds = collections.Counter()
     for _, name, _, _, span in op_events(xspace_path):
-        if name.endswith((":_FusedConv2D", ":Conv2D")) and "/" in name:
+        kind = op_type(name)  # _FusedConv2D, Conv2D; where TF rewrites to oneDNN's native ops, _MklNativeFusedConv2D, ...
+        if ":" in name and kind.endswith("Conv2D") and "Backprop" not in kind and "/" in name:
             layer = conv_layer(name.split("/")[1])
             if layer is not None:
                 seconds[layer] += span / 1e12 / steps

@@ -101,3 +101,35 @@ def test_experiment_overrides_are_typed_and_checked():
     assert json.loads(done.stdout)["settings"]["set"] == {"mixed_precision": "bfloat16", "pixel_weight": 0.5}
     done = subprocess.run(base + ["--set", "no_such_field=1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "no_such_field" in done.stderr
+
+
+def test_layout_experiment_gives_the_same_gradients_in_both_layouts():
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks import layout
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 6, 4), dtype=np.float32)
+    kernels = [tf.constant(rng.standard_normal((3, 3, 4, 5), dtype=np.float32)) for _ in range(2)]
+    nhwc = layout.train_pass("NHWC", jit_compile=True)(tf.constant(x), kernels)
+    nchw = layout.train_pass("NCHW", jit_compile=True)(tf.constant(x.transpose(0, 3, 1, 2)), kernels)
+    np.testing.assert_allclose(nchw[0].numpy().transpose(0, 2, 3, 1), nhwc[0].numpy(), rtol=1e-4, atol=1e-6)
+    for a, b in zip(nchw[1:], nhwc[1:]):  # kernel gradients: HWIO in both layouts
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_bfloat16_copy_computes_in_bfloat16_with_the_same_weights():
+    import numpy as np
+
+    from benchmarks.experiments.low_precision_inference import bfloat16_copy
+
+    model = SRResNet(num_blocks=1, num_features=8)
+    copy = bfloat16_copy(model)
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+    assert copy.get_layer("conv_first").compute_dtype == "bfloat16"
+    for a, b in zip(model.get_weights(), copy.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).random((1, 8, 8, 3), dtype=np.float32)
+    reference = model(x, training=False).numpy()
+    np.testing.assert_allclose(np.asarray(copy(x, training=False), np.float32), reference, atol=0.05)

@@ -3,13 +3,16 @@
 sr-train's `jit_compile="auto"` (the default; not Keras' own "auto", which turns XLA off on every
 CPU) resolves here.  Measured on 2-core machines (benchmarks/RESULTS.md, batch 16):
 
-  CPU                               SRResNet MSE update   XLA       oneDNN (no XLA)
-  AMD Zen 3, AVX2 (no AVX-512)      96 px                 1.33 s    2.41 s
-  Intel Xeon, AVX-512 + AMX         96 px                 1.57 s    0.95 s (bfloat16: 0.54 s)
+  CPU                           update                XLA       oneDNN (no XLA)   oneDNN, mixed_bfloat16
+  AMD Zen 3, AVX2 (no AVX-512)  SRResNet MSE, 96 px    1.33 s    2.41 s            (XLA: 1.38 s)
+                                ESRGAN, 128 px         24.6 s    33.0 s
+  Intel Xeon, AVX-512 + AMX     SRResNet MSE, 96 px    1.38 s    0.88 s            0.52 s
+                                ESRGAN, 128 px         19.7 s    16.4 s            4.9 s
 
-TensorFlow's pip wheel compiles XLA:CPU's convolution kernels (Eigen) for AVX2, while oneDNN picks
-AVX-512, AVX512-BF16 and AMX at run time; so XLA wins on AVX2-only CPUs and loses where AVX-512
-exists.  GPUs and TPUs always use XLA.
+The likely reason: XLA:CPU's convolutions call Eigen kernels built into the wheel (TensorFlow's
+start-up message lists AVX512F among the instructions its own kernels were not built for), while
+oneDNN picks AVX-512, AVX512-BF16 and AMX at run time.  So XLA wins on AVX2-only CPUs and loses
+where AVX-512 exists.  GPUs and TPUs always use XLA.
 """
 
 from __future__ import annotations
