@@ -26,9 +26,13 @@ CASES = {
     "vgg_block1": (16, 96, 96, 64, 64, 2, "VGG19 block1_conv2, 64->64 on 96x96 (batch 16)"),
 }
 
-flags.DEFINE_integer("repeats", 5, "Timed repeats per case and layout.")
-flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The program's flags; defined only when it runs, so tests can import its functions."""
+    flags.DEFINE_integer("repeats", 5, "Timed repeats per case and layout.")
+    flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 
 
 def train_pass(data_format: str, jit_compile: bool):
@@ -86,4 +90,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

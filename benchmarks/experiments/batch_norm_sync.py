@@ -13,11 +13,15 @@ import sys
 
 from absl import app, flags
 
-flags.DEFINE_string("mixed_precision", "", "TrainConfig.mixed_precision of the update ('' or bfloat16).")
-flags.DEFINE_integer("rounds", 2, "Alternating rounds of (synchronized, local), one process each.")
-flags.DEFINE_bool("child", False, "Internal: time one variant in this process.")
-flags.DEFINE_bool("synchronized", True, "Internal, with --child: the BN variant.")
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The program's flags; defined only when it runs, so tests can import its functions."""
+    flags.DEFINE_string("mixed_precision", "", "TrainConfig.mixed_precision of the update ('' or bfloat16).")
+    flags.DEFINE_integer("rounds", 2, "Alternating rounds of (synchronized, local), one process each.")
+    flags.DEFINE_bool("child", False, "Internal: time one variant in this process.")
+    flags.DEFINE_bool("synchronized", True, "Internal, with --child: the BN variant.")
 
 
 def time_variant(synchronized: bool, mixed_precision: str) -> dict:
@@ -53,4 +57,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -15,12 +15,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("data", "../shared/data/train_hr", "Training photos (a folder, or 'embedded').")
-flags.DEFINE_integer("steps", 10, "Updates per timed call.")
-flags.DEFINE_integer("rounds", 3, "Rounds of all variants.")
-flags.DEFINE_string("jit_compile", "auto", "TrainConfig.jit_compile.")
-flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The program's flags; defined only when it runs, so tests can import its functions."""
+    flags.DEFINE_string("data", "../shared/data/train_hr", "Training photos (a folder, or 'embedded').")
+    flags.DEFINE_integer("steps", 10, "Updates per timed call.")
+    flags.DEFINE_integer("rounds", 3, "Rounds of all variants.")
+    flags.DEFINE_string("jit_compile", "auto", "TrainConfig.jit_compile.")
+    flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 
 
 def main(argv):
@@ -77,4 +81,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

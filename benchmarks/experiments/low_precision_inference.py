@@ -22,9 +22,13 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks import timing  # noqa: E402
 
-flags.DEFINE_integer("repeats", 3, "Timed runs per backend (after one warm-up).")
-flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The program's flags; defined only when it runs, so tests can import its functions."""
+    flags.DEFINE_integer("repeats", 3, "Timed runs per backend (after one warm-up).")
+    flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 
 
 def bfloat16_copy(model):
@@ -106,4 +110,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
