@@ -315,7 +315,7 @@ def train_stage(config, run_dir: str, clock: Clock, label: str) -> str:
     # The demo never resumes (a re-run starts fresh): drop the checkpoints (G, D and both Adam
     # states: hundreds of MB with the SRGAN discriminator), keep generator.keras and the logs.
     shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
-    clock.log(f"{label}: done in {seconds:.1f}s ({seconds / config.steps:.2f} s/step including compilation)")
+    clock.log(f"{label}: done in {seconds:.1f}s ({seconds / config.steps:.2f} s/step including tracing and any XLA compilation)")
     return os.path.join(run_dir, "generator.keras")
 
 
