@@ -1,6 +1,6 @@
 """Run the benchmarks and print one JSON object.
 
-  python -m benchmarks.run                          # everything (~30 min on 2 idle cores)
+  python -m benchmarks.run                          # everything (13 min on 2 idle AVX-512 cores)
   python -m benchmarks.run --only pipeline          # some workloads (repeatable flag)
   python -m benchmarks.run --smoke                  # tiny models and sizes, ~1-2 min (CI check)
   python -m benchmarks.run --flops_only             # analytic FLOPs only, nothing timed
