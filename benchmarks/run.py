@@ -128,8 +128,8 @@ def main(argv):
     if FLAGS.flops_only:
         result["workloads"] = {name: {"flops": workload_flops(name, FLAGS.smoke)} for name in names}
     else:
-        n = 1024 if FLAGS.smoke else 4096
-        peak_before = timing.matmul_peak_gflops(n, repeats=3 if FLAGS.smoke else 5)
+        n, peak_repeats = (1024, 3) if FLAGS.smoke else (4096, 5)
+        peak_before = timing.matmul_peak_gflops(n, peak_repeats)
         result["workloads"] = {}
         for name in names:
             print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -138,11 +138,11 @@ def main(argv):
             result["workloads"][name]["wall_s"] = time.perf_counter() - began  # setup + compile + all runs
             keras.backend.clear_session()
             gc.collect()
-        result["matmul_peak"] = timing.combine_peaks(peak_before, timing.matmul_peak_gflops(n, repeats=3 if FLAGS.smoke else 5))
+        result["matmul_peak"] = timing.combine_peaks(peak_before, timing.matmul_peak_gflops(n, peak_repeats))
         timing.add_achieved(result["workloads"], result["matmul_peak"]["gflops_median"])
         workloads = result["workloads"]
         # The SRResNet update sr-train runs here (jit_compile="auto"), else whichever variant ran.
-        default = "srresnet_mse_update" + ("" if hardware.default_jit_compile() else "_no_xla")
+        default = "srresnet_mse_update" + ("" if result["sr_train_auto_jit_compile"] else "_no_xla")
         update = next((name for name in (default, "srresnet_mse_update", "srresnet_mse_update_no_xla") if name in workloads), None)
         if "pipeline" in workloads and update is not None:
             # Crop pairs per second over images per second of the update (both batch 16 in a full run):

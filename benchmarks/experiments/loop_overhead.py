@@ -35,14 +35,14 @@ def main(argv):
 
     import tensorflow as tf
 
-    from benchmarks import timing
+    from benchmarks import timing, training
     from sr_keras.data import pipeline, sources
-    from sr_keras.training import builders, loop
-    from sr_keras.training.config import TrainConfig
+    from sr_keras.training import loop
 
-    config = TrainConfig(generator="srresnet", num_blocks=16, gan="none", pixel_loss="mse", crop_size=96, batch_size=16,
-                         steps=10**9, checkpoint_every=10**9, log_every=10, jit_compile=FLAGS.jit_compile)  # fmt: skip
-    model = builders.build_training_model(config, perceptual_weights=None)
+    never = 10**9  # the monitor never stops, validates or checkpoints on its own
+    config = training.make_config("srresnet_mse_update", jit_compile=FLAGS.jit_compile,
+                                  overrides=dict(steps=never, checkpoint_every=never, log_every=10))  # fmt: skip
+    model = training.build_model(config)
     dataset = pipeline.training_dataset(sources.load_source(FLAGS.data), config.crop_size, config.scale, config.batch_size, config.seed)
     lr, hr = next(iter(dataset))
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(**model.checkpoint_items()), tempfile.mkdtemp(), max_to_keep=1)

@@ -63,16 +63,9 @@ def litert_predict(model, quantization: str, image, fp16_accumulation: bool = Fa
         content = export.convert_tflite(model, quantization, input_size=image.shape[1:3])
     finally:
         tf.lite.TFLiteConverter.from_saved_model = classmethod(original)
-    interpreter = export.tflite_interpreter(content, num_threads=os.cpu_count())
-    interpreter.allocate_tensors()
-    source, target = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    from benchmarks import inference
 
-    def predict():
-        interpreter.set_tensor(source, image)
-        interpreter.invoke()
-        return interpreter.get_tensor(target).copy()
-
-    return predict, len(content)
+    return inference._litert_predict(content, image), len(content)
 
 
 def main(argv):

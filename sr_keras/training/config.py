@@ -69,8 +69,8 @@ class TrainConfig:
     def __post_init__(self):
         self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
         problems = []
-        if isinstance(self.jit_compile, str) and self.jit_compile.lower() in ("true", "false", "1", "0", "yes", "no"):
-            self.jit_compile = self.jit_compile.lower() in ("true", "1", "yes")
+        if isinstance(self.jit_compile, str) and bool_from_text(self.jit_compile) is not None:
+            self.jit_compile = bool_from_text(self.jit_compile)
         if not isinstance(self.jit_compile, bool) and self.jit_compile != "auto":
             problems.append(f"jit_compile={self.jit_compile!r} (true | false | auto)")
         if self.generator not in ("srresnet", "rrdbnet"):
@@ -141,15 +141,18 @@ def load_toml(path: str) -> dict:
     return values
 
 
+def bool_from_text(text: str) -> bool | None:
+    """'true'/'1'/'yes' -> True, 'false'/'0'/'no' -> False (any case), anything else -> None."""
+    return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(text.lower())
+
+
 def parse_override(name: str, text: str):
     """A flag string -> the field's type ('1e-4' -> float, 'true' -> bool, '5,10' -> tuple)."""
     kind = field_types()[name]
     if kind is bool:
-        if text.lower() in ("1", "true", "yes"):
-            return True
-        if text.lower() in ("0", "false", "no"):
-            return False
-        raise ValueError(f"--{name}={text}: expected true or false")
+        if bool_from_text(text) is None:
+            raise ValueError(f"--{name}={text}: expected true or false")
+        return bool_from_text(text)
     if kind is tuple:
         return tuple(int(float(part)) for part in text.split(",") if part.strip())
     try:
