@@ -20,7 +20,8 @@ Choices (and why):
     calibration anchors were 1 and 5), and test-retest agreement on the duplicates (share of
     identical scores, mean absolute difference, count).  Exclusion rule (optional,
     `exclude=True`): a rater is excluded if mean(HR) - mean(NN) < EXCLUDE_MIN_ANCHOR_GAP
-    (they do not tell the anchors apart) or mean |test - retest| > EXCLUDE_MAX_RETEST_MAD.
+    (they do not tell the anchors apart) or mean |test - retest| > EXCLUDE_MAX_RETEST_MAD over
+    at least EXCLUDE_MIN_RETEST_PAIRS duplicate pairs (they are not consistent).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import numpy as np
 ALL_SETS = "all"
 EXCLUDE_MIN_ANCHOR_GAP = 1.0  # points on the 1-5 scale
 EXCLUDE_MAX_RETEST_MAD = 1.0  # points on the 1-5 scale
+EXCLUDE_MIN_RETEST_PAIRS = 3  # the test-retest part of the rule needs at least this many pairs
 NEAREST, HR = "nearest", "HR"
 
 
@@ -91,7 +93,7 @@ def rater_summary(ratings: list[dict]) -> dict[int, dict]:
         reasons = []
         if nn and hr and entry["hr_mean"] - entry["nn_mean"] < EXCLUDE_MIN_ANCHOR_GAP:
             reasons.append(f"HR - NN = {entry['hr_mean'] - entry['nn_mean']:.2f} < {EXCLUDE_MIN_ANCHOR_GAP}")
-        if diffs and entry["retest_mad"] > EXCLUDE_MAX_RETEST_MAD:
+        if len(diffs) >= EXCLUDE_MIN_RETEST_PAIRS and entry["retest_mad"] > EXCLUDE_MAX_RETEST_MAD:
             reasons.append(f"test-retest |diff| = {entry['retest_mad']:.2f} > {EXCLUDE_MAX_RETEST_MAD}")
         entry["fails_rule"] = "; ".join(reasons)
         result[rater_id] = entry
@@ -155,7 +157,8 @@ def analyse(ratings: list[dict], methods: list[str] | None = None, exclude: bool
         "pairwise": {s: pairwise([r for r in test if s == ALL_SETS or r["image_set"] == s], methods) for s in sets + [ALL_SETS]},
         "raters": raters,
         "excluded": excluded,
-        "exclusion_rule": f"mean(HR) - mean(NN) < {EXCLUDE_MIN_ANCHOR_GAP} or mean |test - retest| > {EXCLUDE_MAX_RETEST_MAD}",
+        "exclusion_rule": f"mean(HR) - mean(NN) < {EXCLUDE_MIN_ANCHOR_GAP} or mean |test - retest| > "
+                          f"{EXCLUDE_MAX_RETEST_MAD} (over >= {EXCLUDE_MIN_RETEST_PAIRS} pairs)",
         "calibration_ratings": sum(r["phase"] == "calibration" for r in ratings),
         "test_ratings": sum(r["phase"] == "test" for r in ratings),
     }

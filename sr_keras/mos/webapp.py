@@ -329,7 +329,7 @@ RESULTS_PAGE = """<!doctype html>
 <td>{% if c %}{{ "%.2f"|format(c.mos) }} [{{ "%.2f"|format(c.ci_low) }}, {{ "%.2f"|format(c.ci_high) }}]{% else %}&ndash;{% endif %}</td>
 {% endfor %}<td>{{ report.mos.get("all", {}).get(m, {}).get("ratings", 0) }}</td></tr>{% endfor %}</table>
 <h2>Score distribution</h2>
-<img src="/results/{{ owner }}/figure.png" alt="distribution of scores per method" width="900">
+<img src="/results/{{ owner }}/figure.png" alt="distribution of scores per method">
 <h2>Pairwise significance, raters, test-retest</h2>
 <pre>{{ tables }}</pre>
 <p>Every rating: <a href="/results/{{ owner }}/ratings.csv">ratings.csv</a>,

@@ -168,6 +168,9 @@ def command_simulate() -> None:
     connection.close()
     if counts["ratings"]:
         raise ValueError(f"{FLAGS.study}: already has {counts['ratings']} ratings; simulate only fills an unrated study")
+    import logging
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth": expected under a burst
     server = webapp.make_server(FLAGS.study, "127.0.0.1", 0, FLAGS.threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
