@@ -125,7 +125,7 @@ class SimulatedRater:
             started = time.perf_counter()
             try:
                 status, answer = self.client.json("POST", f"/api/{self.token}/rate", {"item": item, "score": score})
-            except OSError:
+            except (OSError, http.client.HTTPException):  # the server went away (e.g. killed)
                 self.submissions.append(Submission(self.token, item, score, 0, time.perf_counter() - started))
                 break
             self.submissions.append(Submission(self.token, item, score, status, time.perf_counter() - started))

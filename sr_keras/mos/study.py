@@ -84,10 +84,11 @@ def _digest(image: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(image).tobytes() + str(image.shape).encode()).hexdigest()
 
 
-def _progress(index: int, total: int, started: float, what: str) -> None:
+def _progress(index: int, total: int, started: float, method: str, image: str) -> None:
+    """One line per image: '[bicubic 2/5] Set5/bird  (3 s elapsed, ~5 s left for bicubic)'."""
     elapsed = time.time() - started
-    left = elapsed / index * (total - index) if index else 0.0
-    print(f"[{index}/{total}] {what}  ({elapsed:.0f} s elapsed, ~{left:.0f} s left)", file=sys.stderr, flush=True)
+    left = elapsed / index * (total - index)
+    print(f"[{method} {index}/{total}] {image}  ({elapsed:.0f} s elapsed, ~{left:.0f} s left for {method})", file=sys.stderr, flush=True)
 
 
 def presentation_order(
@@ -116,8 +117,10 @@ def add_raters(study_dir: str, count: int) -> list[str]:
     """Add `count` raters (each with a fresh randomized list); returns their tokens."""
     connection = database.connect(study_dir)
     config = load_config(study_dir)
-    calibration_ids = [s.id for s in database.stimuli(connection, "calibration")]
-    test_ids = [s.id for s in database.stimuli(connection, "test")]
+    # In a content order (not by the random ids), so that --seed alone fixes every rater's order.
+    content = lambda s: (s.image_set, s.image, s.method)  # noqa: E731
+    calibration_ids = [s.id for s in sorted(database.stimuli(connection, "calibration"), key=content)]
+    test_ids = [s.id for s in sorted(database.stimuli(connection, "test"), key=content)]
     existing = len(database.raters(connection))
     tokens = []
     for index in range(count):
@@ -207,7 +210,6 @@ def create_study(
     for name, stem, hr, _ in pairs:
         add("test", HR, name, stem, hr)
     display_names = {}
-    total, done, started = len(methods) * len(pairs), 0, time.time()
     for method in methods:
         if method == NEAREST:
             upscale, label = (lambda lr: nearest_upscale(lr, scale)), NEAREST
@@ -220,10 +222,10 @@ def create_study(
         if label in display_names.values() or label == HR:
             raise ValueError(f"--models: two methods are both named {label!r}")
         display_names[method] = label
-        for name, stem, hr, lr in pairs:
+        started = time.time()
+        for index, (name, stem, hr, lr) in enumerate(pairs, 1):
             add("test", label, name, stem, upscale(lr))
-            done += 1
-            _progress(done, total, started, f"{label} {name}/{stem}")
+            _progress(index, len(pairs), started, label, f"{name}/{stem}")
 
     config = {
         "sets": [name for name, _ in sets],

@@ -23,8 +23,6 @@ PNGs without metadata named by id, and responses are `no-store` with `Referrer-P
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re

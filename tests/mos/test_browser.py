@@ -90,9 +90,13 @@ def test_browser_calibration_rating_resume_and_results(tmp_path):
             driver.find_element("id", f"score{score}").click()
             done.append((item_id(src), score))
             src = wait_for_item(driver, src)
-        # Close the tab (the whole browser) and come back: the rater resumes at the 8th test image.
-        driver.quit()
-        driver = browser.start()
+        # Close the tab and come back in a new one: the rater resumes at the 8th test image.
+        rating_tab = driver.current_window_handle
+        driver.switch_to.new_window("tab")
+        fresh_tab = driver.current_window_handle
+        driver.switch_to.window(rating_tab)
+        driver.close()
+        driver.switch_to.window(fresh_tab)
         driver.get(f"{server.url}/rate/{token}")
         resumed = wait_for_item(driver)
         assert resumed == src  # the first unrated item, same opaque id
