@@ -80,6 +80,13 @@ def test_bad_requests_are_refused_and_nothing_is_stored(server):
         assert got == status, (method, path, payload, got, data[:200])
         # A clear message: JSON {"error": ...} from the app, or waitress's own for a body too large.
         assert b'"error"' in data or (got == 413 and b"Too Large" in data), (path, data[:200])
+    # An oversized body without a Content-Length (chunked) is cut off too.
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    chunks = iter([b'{"item": "' + item["id"].encode() + b'", "score": ' + str(anchor).encode(), b" " * 4000, b"}"])
+    connection.request("POST", f"/api/{token}/rate", body=chunks, headers={"Content-Type": "application/json"}, encode_chunked=True)
+    response = connection.getresponse()
+    assert response.status == 413, response.read()[:200]
+    connection.close()
     assert stored_ratings(server.study_dir) == []
     # Still serving: the right request works, once.
     status, data = post(server, token, {"item": item["id"], "score": anchor})

@@ -3,6 +3,7 @@ what is stored is what it did; closing the tab and coming back resumes; images a
 
 import os
 import re
+import time
 
 import pytest
 
@@ -84,6 +85,7 @@ def test_browser_calibration_rating_resume_and_results(tmp_path):
         assert "break" in overlay.text.lower()
         src = wait_for_item(driver, src)
         press(driver, 4)
+        time.sleep(1.0)  # had the key gone through, its rating would be stored by now
         assert len(stored_ratings(directory)) == 7
         driver.find_element("id", "resume").click()
         for score in (2, 4):  # mouse
