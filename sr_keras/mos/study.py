@@ -214,6 +214,7 @@ def create_study(
         if method == NEAREST:
             upscale, label = (lambda lr: nearest_upscale(lr, scale)), NEAREST
         else:
+            print(f"loading {method} ...", file=sys.stderr, flush=True)
             upscaler = load_upscaler(method, scale)
             if upscaler.scale != scale:
                 raise ValueError(f"{method}: a x{upscaler.scale} model in a x{scale} study (set --scale)")

@@ -77,3 +77,15 @@ def test_expected_score_of_the_simulated_raters():
     for mu, sd in ((1.2, 0.8), (4.4, 0.6)):
         samples = np.clip(np.floor(rng.normal(mu, sd, 1_000_000) + 0.5), 1, 5)
         assert simulation.expected_score(mu, sd) == pytest.approx(samples.mean(), abs=0.004)
+
+
+def test_per_set_mos_and_one_figure_panel_per_set():
+    rows = [rating(r, "A", 2, image_set="S1") for r in range(3)] + [rating(r, "A", 4, image_set="S2") for r in range(3)]
+    rows += [rating(r, "B", 3, image_set="S1") for r in range(3)] + [rating(0, "B", 5, image_set="S2")]
+    report = statistics.analyse(rows, methods=["B", "A"])
+    assert report["sets"] == ["S1", "S2"] and report["methods"] == ["B", "A"]
+    assert report["mos"]["S1"]["A"]["mos"] == 2 and report["mos"]["S2"]["A"]["mos"] == 4 and report["mos"]["all"]["A"]["mos"] == 3
+    assert report["mos"]["all"]["B"]["mos"] == pytest.approx(14 / 4) and report["mos"]["S2"]["B"]["ci_kind"] == "ratings"
+    assert report["mos"]["S1"]["A"]["ci_low"] == report["mos"]["S1"]["A"]["ci_high"] == 2  # no spread
+    drawn = figure.draw(report)
+    assert [ax.get_title() for ax in drawn.axes if ax.get_title()] == ["S1", "S2", "all sets"]
