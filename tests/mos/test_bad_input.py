@@ -118,3 +118,23 @@ def test_blinding_nothing_names_a_method_or_a_file(server):
     text = seen.decode()
     for secret in secrets_:
         assert not re.search(rf"\b{re.escape(secret)}\b", text, re.IGNORECASE), secret
+
+
+def test_the_same_rating_sent_12_times_at_once_is_stored_once(server):
+    import threading
+
+    token = tokens_of(server.study_dir)[0]
+    item = current_item(server, token)
+    statuses, barrier = [], threading.Barrier(12)
+
+    def send():
+        barrier.wait()
+        statuses.append(post(server, token, {"item": item["id"], "score": item["anchor"]})[0])
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [200] + [409] * 11
+    assert [r["presentation_id"] for r in stored_ratings(server.study_dir)] == [item["id"]]
