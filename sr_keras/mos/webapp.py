@@ -268,6 +268,10 @@ function show(state) {
   const ratio = window.devicePixelRatio || 1;
   picture.style.width = (item.width / ratio) + "px"; picture.style.height = (item.height / ratio) + "px";
   picture.onload = () => { picture.style.visibility = "visible"; busy = false; setButtons(item); };
+  picture.onerror = () => {  // e.g. rated meanwhile in another tab: show the current item instead
+    document.getElementById("error").textContent = "This image is no longer current; loading the next one.";
+    setTimeout(() => call("/next").then(show), 1000);
+  };
   picture.src = item.image;
   if (state.break_due) { onBreak = true; document.getElementById("overlay").style.display = "flex"; }
 }
