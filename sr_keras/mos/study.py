@@ -174,6 +174,8 @@ def create_study(
     methods = [m for m in dict.fromkeys(m.strip() for m in methods) if m and m != HR]
     if break_every < 0 or raters < 0 or scale < 2:
         raise ValueError("--break_every and --raters must be >= 0 and --scale >= 2")
+    if not 0.0 <= retest_share <= 0.5:
+        raise ValueError(f"--retest_share must be in [0, 0.5], got {retest_share}")
     rng = random.Random(seed)
     test = {name: _read_set(folder, scale) for name, folder in sets}
     if calibration_dir:
@@ -190,7 +192,7 @@ def create_study(
         test = {n: [(s, hr) for s, hr in images if (n, s) not in chosen] for n, images in test.items()}
     overlap = {_digest(hr) for _, hr in calibration} & {_digest(hr) for images in test.values() for _, hr in images}
     if overlap:
-        raise ValueError(f"{calibration_dir}: {len(overlap)} calibration image(s) are also test images")
+        raise ValueError(f"{calibration_dir or '--hr_dir'}: {len(overlap)} calibration image(s) are also test images")
     if not calibration:
         raise ValueError("no calibration images: give --calibration_dir or --calibration_count >= 1")
 
@@ -225,7 +227,10 @@ def create_study(
         display_names[method] = label
         started = time.time()
         for index, (name, stem, hr, lr) in enumerate(pairs, 1):
-            add("test", label, name, stem, upscale(lr))
+            sr = upscale(lr)
+            if sr.shape != hr.shape:
+                raise ValueError(f"{method}: output {sr.shape} for {name}/{stem} is not the HR shape {hr.shape}")
+            add("test", label, name, stem, sr)
             _progress(index, len(pairs), started, label, f"{name}/{stem}")
 
     config = {
