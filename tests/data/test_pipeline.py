@@ -56,13 +56,17 @@ def test_every_pair_is_an_aligned_crop_of_the_whole_image_lr(photos):
     """Each training pair = (whole-image MATLAB LR crop at (y, x), HR crop at (4y, 4x)).
 
     The code before this test made the LR from each HR crop, so the outer 2 LR pixels per side
-    were computed from mirrored pixels outside the photo.  Measured on that code against the
-    whole-image LR (experiments/results/lr_patches/measure_lr_patches.py, 8-bit LR, 256 patches of
-    the 24 photos of ../shared/data/train_hr):
-      XXX_TRAIN_HR_NUMBERS
-    on the 5 embedded photos (128 patches): 11.4% / 8.6% of pixels, max 13 / 24 grey levels,
-    mean 0.104 / 0.084.  Inside the ring only float32 rounding flips remained (1 in 10^5 values,
-    1 grey level); the whole-image LR is now made in float64 and equals the numpy reference.
+    (30.6% of a 24x24 patch, 23.4% of a 32x32) were computed from mirrored pixels outside the
+    photo.  Measured on that code (commit 0b36e6a) against the whole-image LR by
+    experiments/results/lr_patches/measure_lr_patches.py (8-bit LR, augment off; JSON beside it):
+      24 photos of ../shared/data/train_hr (~1280x800), 256 patches per size:
+        24x24 LR: 7.8% of the pixels differed (25.5% of the ring's), max 19 grey levels,
+                  mean 0.061 over all values (1.42 over the differing ones);
+        32x32 LR: 5.8% of the pixels differed (24.8% of the ring's), max 15, mean 0.044 (1.37);
+      the 5 embedded photos, 128 patches per size:
+        24x24 LR: 11.4% of the pixels, max 13, mean 0.104;  32x32 LR: 8.6%, max 24, mean 0.084.
+    Inside the ring only float32 rounding flips differed (about 1e-5 of the values, by 1 grey
+    level); the whole-image LR is now made in float64 and rounds exactly as the numpy reference.
     """
     for crop in (16, 24):
         (lr, hr), = take(pipeline.training_dataset(photos, crop, 4, 12, seed=11, augment=False), 1)
