@@ -151,6 +151,21 @@ def imresize_tf(
         weights_h, weights_w = tf.numpy_function(weights_for, [dynamic_hw], [dtype, dtype])
         weights_h.set_shape([None, None])
         weights_w.set_shape([None, None])
-    # out[..., o, w, c] = sum_h Wh[o, h] x[..., h, w, c]; then the same along width.
-    out = tf.einsum("oh,...hwc->...owc", weights_h, image)
-    return tf.einsum("pw,...owc->...opc", weights_w, out)
+    out = _resample_axis(weights_h, image, axis=-3)
+    return _resample_axis(weights_w, out, axis=-2)
+
+
+def _resample_axis(weights: tf.Tensor, image: tf.Tensor, axis: int) -> tf.Tensor:
+    """out[.., o, ..] = sum_i weights[o, i] image[.., i, ..] along `axis`.
+
+    The matrix is banded (about 4/scale + 2 taps per row), so it is applied as a sparse matrix:
+    a whole photo costs taps multiply-adds per output value, not its full side length.
+    """
+    rank = image.shape.rank
+    axis %= rank
+    order = [axis] + [d for d in range(rank) if d != axis]
+    moved = tf.transpose(image, order)
+    rows = tf.reshape(moved, [tf.shape(moved)[0], -1])
+    resampled = tf.sparse.sparse_dense_matmul(tf.sparse.from_dense(weights), rows)
+    resampled = tf.reshape(resampled, tf.concat([tf.shape(weights)[:1], tf.shape(moved)[1:]], axis=0))
+    return tf.transpose(resampled, [order.index(d) for d in range(rank)])
