@@ -5,8 +5,10 @@ conv 9x9 F + PReLU -> B x [conv 3x3 F, BN, PReLU, conv 3x3 F, BN, + block input]
 PReLU] -> conv 9x9 3.
 
 Input: float32 RGB [N, H, W, 3] in [0, 1], any H, W.  Output: [N, sH, sW, 3] in [0, 1]; the last
-conv is linear (no tanh, not clipped).  The paper scales HR targets to [-1, 1]; training on
-[0, 1] targets multiplies the MSE by 1/4, which Adam's step is invariant to.
+conv is linear (no tanh, not clipped).  The paper scales HR targets to [-1, 1], so its MSE is 4x
+that of [0, 1] images.  Adam's step is invariant to that factor only when the MSE is the whole
+loss (SRResNet-MSE); in a weighted sum (SRGAN-MSE: MSE + 1e-3 * adversarial) it sets the balance,
+so the pixel loss takes the range as an option (TrainConfig.pixel_range, losses/pixel.py).
 PReLU has one slope per channel, shared over space, so any input size works.
 BN uses batch statistics when training and moving statistics at inference; it is
 `synchronized` so that under tf.distribute the batch statistics are those of the global batch.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import keras
@@ -64,7 +65,7 @@ def build_content_loss(config: TrainConfig, perceptual_weights=None) -> ContentL
             network=config.perceptual_network,
             weights=config.perceptual_weights if perceptual_weights == "config" else perceptual_weights,
         )
-    pixel_loss = {"mse": pixel.mse, "l1": pixel.l1}[config.pixel_loss]
+    pixel_loss = functools.partial({"mse": pixel.mse, "l1": pixel.l1}[config.pixel_loss], value_range=pixel.parse_value_range(config.pixel_range))
     return ContentLoss(pixel_loss, config.pixel_weight, perceptual_loss, config.perceptual_weight)
 
 
