@@ -137,8 +137,12 @@ def _load_run_generator(run_dir: str):
     latest = tf.train.latest_checkpoint(checkpoints)
     if latest is None:
         raise FileNotFoundError(f"{run_dir}: no checkpoint in {checkpoints}")
-    status = tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
     try:
+        status = tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
+    except (ValueError, tf.errors.OpError) as error:  # e.g. a kernel of another shape
+        first = str(error).strip().splitlines()[0][:300]
+        raise ValueError(f"{latest}: the checkpoint does not fit the run's generator ({first})") from None
+    try:  # every generator variable must come from the checkpoint (expect_partial alone lets some stay random)
         status.assert_existing_objects_matched()
     except AssertionError as error:
         first = str(error).strip().splitlines()[0][:300]
