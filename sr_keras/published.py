@@ -1,7 +1,7 @@
 """Published x4 benchmark numbers of the two papers, for tables that print ours beside theirs.
 
-PSNR in dB and SSIM on the Y channel with a 4-pixel border crop (the papers' protocol; see
-/work/shared/SPEC.md "Evaluation protocol"):
+PSNR in dB and SSIM on the Y channel with a 4-pixel border crop (the papers' protocol, as
+`sr_keras.metrics` computes it):
 
   row                 source                                              Set5          Set14         BSD100        Urban100
   bicubic             SRGAN paper, Table 2 (Urban100: ESRGAN)             28.43/0.8211  25.99/0.7486  25.94/0.6935  23.14/-
