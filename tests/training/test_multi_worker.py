@@ -1,6 +1,10 @@
 """Two `sr-train` workers on 127.0.0.1 (MultiWorkerMirroredStrategy from TF_CONFIG) train as one process does.
 
-The job runs in two legs (stopped after 3 updates, resumed to 6) with plain SGD, so each weight is
+SRResNet with (synchronized) batch norm, no GAN: the SRGAN discriminator's synchronized BN takes
+its variance as E[x^2] - E[x]^2 in float32, whose cancellation on D's features turns summation-order
+differences into large ones within a few SGD steps at this learning rate, in one process with two
+replicas as well (tests/training/test_mirrored.py), so D would measure Keras' BN numerics, not the
+distribution.  The job runs in two legs (stopped after 3 updates, resumed to 6) with plain SGD, so each weight is
 w0 - lr * sum of the global-batch gradients: a worker that double-counted its gradient, saw other
 examples or missed the chief's state at resume would land far from the single-process weights.
 """
@@ -45,7 +49,7 @@ def free_ports(count: int) -> list[int]:
 def sr_train_command(run_dir, photo_dir, steps):
     return [
         sys.executable, "-m", "sr_keras.programs.train", f"--run_dir={run_dir}", f"--data={photo_dir}",
-        "--strategy=multi_worker", "--gan=standard", "--num_blocks=1", "--num_features=8", "--crop_size=16",
+        "--strategy=multi_worker", "--num_blocks=1", "--num_features=8", "--crop_size=16",
         "--batch_size=4", f"--steps={steps}", "--checkpoint_every=3", "--log_every=1", "--optimizer=sgd",
         f"--learning_rate={LEARNING_RATE}", "--jit_compile=false", "--verbose=0",
     ]
@@ -121,7 +125,7 @@ def test_two_workers_train_like_one_process_and_resume(photo_dir, tmp_path):
     assert [p.rsplit("-", 1)[1] for p in state.all_model_checkpoint_paths] == ["3", "6"]
 
     # The same global batches in one process, from the same seed.
-    config = tiny_config(photo_dir, gan="standard", steps=6, checkpoint_every=3, optimizer="sgd", learning_rate=LEARNING_RATE, jit_compile=False)
+    config = tiny_config(photo_dir, steps=6, checkpoint_every=3, optimizer="sgd", learning_rate=LEARNING_RATE, jit_compile=False)
     single = loop.train(config, str(tmp_path / "single"), verbose=0)
     reference = np.concatenate([np.ravel(w) for w in single.generator.get_weights()])
     keras.utils.set_random_seed(config.seed)  # as loop.train builds it: the weights before the first update
@@ -132,7 +136,7 @@ def test_two_workers_train_like_one_process_and_resume(photo_dir, tmp_path):
     chief_ckpt, worker_ckpt = checkpoint_weights(str(run_dir / "checkpoints")), checkpoint_weights(os.path.join(worker_dir, "checkpoints"))
     single_ckpt = checkpoint_weights(str(tmp_path / "single" / "checkpoints"))
     assert chief_ckpt.keys() == worker_ckpt.keys() == single_ckpt.keys()
-    flat = lambda values: np.concatenate([np.ravel(values[n]) for n in sorted(values)])  # noqa: E731  G and D, BN statistics
+    flat = lambda values: np.concatenate([np.ravel(values[n]) for n in sorted(values)])  # noqa: E731  incl. BN statistics
     numbers = {
         "generator_worker_vs_worker": float(np.abs(chief - worker).max()),
         "generator_chief_vs_single": float(np.abs(chief - reference).max()),
