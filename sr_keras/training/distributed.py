@@ -169,6 +169,8 @@ def fit_multi_worker(model, strategy, make_dataset, monitor, start: int, steps: 
     arguments; all stop at the same step because the logs they test for NaN are all-reduced.
     """
     iterator = iter(distributed_dataset(strategy, make_dataset, global_batch_size))
+    logging.info("multi-worker loop: %d replicas, %d examples each per update; no XLA, one update per call",
+                 strategy.num_replicas_in_sync, global_batch_size // strategy.num_replicas_in_sync)
 
     @tf.function
     def update(iterator):
