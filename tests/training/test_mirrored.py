@@ -36,8 +36,10 @@ SCRIPT = textwrap.dedent(
 
 # Plain SGD: w3 = w0 - lr * (g1 + g2 + g3), so the two-replica run must match the one-device run up
 # to float32 summation order (the replicas' gradients and the synchronized BN moments are sums of
-# two half-batch partial sums instead of one pass): a few hundred ulps of weights of order 0.1-1.
-TOLERANCE = 2e-5
+# two half-batch partial sums instead of one pass): tens of ulps of weights of order 0.1-1
+# (measured 1.8e-7).  A replica that counts its gradient as the global batch's (2x) moved the
+# weights 0.036 away, 3600x this tolerance; the test runs that control too, so it can fail.
+TOLERANCE = 1e-5
 LEARNING_RATE = 0.05
 
 
