@@ -49,7 +49,7 @@ def build_model(arch: str, smoke: bool = False):
     if arch == "srresnet":
         model = SRResNet(num_blocks=2, num_features=16) if smoke else SRResNet()
     else:
-        model = RRDBNet(num_blocks=1, num_features=16, growth=8) if smoke else RRDBNet()
+        model = RRDBNet(num_blocks=1, num_features=16, growth=32) if smoke else RRDBNet()
     spread_outputs(model)
     return model, "random (seed 0; last bias +0.5, random BN moving statistics)"
 

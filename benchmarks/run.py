@@ -4,6 +4,7 @@
   python -m benchmarks.run --only pipeline          # some workloads (repeatable flag)
   python -m benchmarks.run --smoke                  # tiny models and sizes, ~1-2 min (CI check)
   python -m benchmarks.run --flops_only             # analytic FLOPs only, nothing timed
+  python -m benchmarks.run --peer=torch [--pairs=3]  # side by side with PyTorch (benchmarks/peer_torch.py)
 
 Each timed entry has median/min/max seconds over `repeats` runs after `warmup` untimed ones,
 images (or megapixels) per second, its analytic FLOPs (benchmarks/flops.py) and the achieved
@@ -60,6 +61,8 @@ flags.DEFINE_bool("infer_jit_compile", False, "XLA-compile the Keras forward of 
 flags.DEFINE_multi_enum("infer_backends", list(inference.BACKENDS), list(inference.BACKENDS), "Backends the infer_* workloads time (Keras always runs).")
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0 = TensorFlow's default).")
+flags.DEFINE_enum("peer", None, ["torch"], "Compare with PyTorch (benchmarks/peer_torch.py): alternating processes per workload, project/PyTorch ratios.")
+flags.DEFINE_integer("pairs", 3, "With --peer: process pairs per workload (a project process, then one PyTorch process per layout).")
 FLAGS = flags.FLAGS
 
 
@@ -111,6 +114,8 @@ def main(argv):
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     start = time.perf_counter()
     names = [name for name in WORKLOADS if FLAGS.only is None or name in FLAGS.only]
+    if FLAGS.peer:
+        return peer_comparison(names, start)
     result = {
         "machine": {
             "cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(), "avx512": hardware.has_avx512(), "bfloat16_matmul": hardware.has_bfloat16_matmul(),
@@ -153,6 +158,21 @@ def main(argv):
             workloads["pipeline"]["pipeline_vs_srresnet_update_of"] = update
     result["total_s"] = time.perf_counter() - start
     timing.print_json(result, FLAGS.output)
+
+
+def peer_comparison(names: list[str], start: float) -> None:
+    """--peer=torch: the workloads that have a PyTorch peer, each alternated with it in fresh processes."""
+    from benchmarks import peer_torch
+
+    workloads = [name for name in peer_torch.PEER_WORKLOADS if name in names]
+    results = peer_torch.compare(workloads, FLAGS.smoke, FLAGS.pairs, FLAGS.repeats)
+    print(peer_torch.table(results), file=sys.stderr)
+    timing.print_json({
+        "machine": {"cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(), "platform": platform.platform()},
+        "settings": {"peer": FLAGS.peer, "pairs": FLAGS.pairs, "smoke": FLAGS.smoke, "repeats": FLAGS.repeats},
+        "ratio_is": "project seconds / PyTorch seconds per process pair (> 1: PyTorch faster)",
+        "workloads": results, "total_s": time.perf_counter() - start,
+    }, FLAGS.output)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ DEFAULT_REPEATS = {"srresnet_mse_update": (5, 2), "srgan_vgg54_update": (3, 2), 
 BATCH_SIZE = 16
 
 # --smoke: tiny generators on 32 px crops (multiple of 32 for the VGG-style D), batch 2.
-SMOKE = dict(num_blocks=1, num_features=16, growth=8, crop_size=32)
+SMOKE = dict(num_blocks=1, num_features=16, growth=32, crop_size=32)  # growth 32: spandrel's RRDBNet (the PyTorch peer) fixes it
 SMOKE_BATCH_SIZE = 2
 
 

@@ -150,6 +150,8 @@ def training_dataset(
     start_batch: int = 0,
     augment: bool = True,
     quantize_lr: bool = True,
+    shard_index: int = 0,
+    num_shards: int = 1,
 ) -> tf.data.Dataset:
     """Infinite dataset of (lr [B, c/s, c/s, 3], hr [B, c, c, 3]) float32 [0, 1] batches.
 
@@ -157,20 +159,35 @@ def training_dataset(
     (scale*y, scale*x); augment=True applies one random element of the 8 flips/rotations to both
     (ESRGAN), augment=False gives plain crops (SRGAN).  Images smaller than `crop_size` are
     skipped with a warning naming them.  `start_batch` resumes the stream exactly where a run that
-    consumed that many batches stopped.
+    consumed that many batches stopped.  With num_shards > 1 (multi-worker training) the dataset
+    yields shard `shard_index`'s contiguous slice of every global batch: B / num_shards examples,
+    so the shards' batches concatenated in shard order are exactly the unsharded batches (see
+    `sharded_example_indices`).
     """
     if crop_size % scale:
         raise ValueError(f"crop_size {crop_size} must be a multiple of scale {scale}")
     store = ImageStore.from_images(drop_smaller_than(images, crop_size), scale, quantize_lr)
-    first = tf.constant(start_batch * batch_size, tf.int64)
-    dataset = tf.data.Dataset.counter(start=first)
+    dataset = sharded_example_indices(batch_size, start_batch, shard_index, num_shards)
     dataset = dataset.map(
         lambda k: _random_aligned_pair(store, k, seed, crop_size, augment),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
-    dataset = dataset.batch(batch_size, drop_remainder=True)
+    dataset = dataset.batch(batch_size // num_shards, drop_remainder=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def sharded_example_indices(batch_size: int, start_batch: int = 0, shard_index: int = 0, num_shards: int = 1) -> tf.data.Dataset:
+    """Stream indices k of shard `shard_index`: its B/n-example slice of each global batch in turn.
+
+    Global batch b holds examples b*B .. b*B + B - 1; shard i of n takes b*B + i*B/n .. b*B + (i+1)*B/n - 1.
+    Each shard computes only its own examples (no worker decodes another's crops).
+    """
+    if num_shards < 1 or not 0 <= shard_index < num_shards or batch_size % num_shards:
+        raise ValueError(f"batch_size {batch_size} must split evenly over {num_shards} shards (shard {shard_index})")
+    local = batch_size // num_shards
+    counter = tf.data.Dataset.counter(dtype=tf.int64)  # local example number m = 0, 1, 2, ...
+    return counter.map(lambda m: (start_batch + m // local) * batch_size + shard_index * local + m % local)
 
 
 def make_lr(hr: np.ndarray, scale: int) -> np.ndarray:

@@ -100,7 +100,9 @@ def learning_rate_schedule(config: TrainConfig) -> MultiStepDecay:
 
 
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    """Adam(beta1, beta2) on `learning_rate_schedule(config)`."""
+    """Adam(beta1, beta2) on `learning_rate_schedule(config)`; config.optimizer="sgd": plain SGD (w -= lr * g)."""
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=learning_rate_schedule(config))
     return keras.optimizers.Adam(learning_rate=learning_rate_schedule(config), beta_1=config.beta1, beta_2=config.beta2)
 
 

@@ -55,6 +55,7 @@ class TrainConfig:
     lr_gamma: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.999
+    optimizer: str = "adam"  # adam (the papers; beta1, beta2) | sgd (plain SGD, no momentum: exact gradient-aggregation tests)
     init_generator: str = ""  # start G from a run dir, .keras or .weights.h5 (SRGAN from SRResNet)
     # --- runtime -----------------------------------------------------------------------------
     jit_compile: bool | str = "auto"  # XLA for the train step: true | false | auto (this CPU's faster: training/hardware.py)
@@ -85,6 +86,8 @@ class TrainConfig:
             problems.append("pixel_loss / perceptual_criterion must be mse or l1")
         if self.mixed_precision not in ("", "bfloat16"):
             problems.append(f"mixed_precision={self.mixed_precision!r} ('' | bfloat16)")
+        if self.optimizer not in ("adam", "sgd"):
+            problems.append(f"optimizer={self.optimizer!r} (adam | sgd)")
         if self.strategy not in ("default", "mirrored", "multi_worker", "tpu"):
             problems.append(f"strategy={self.strategy!r}")
         if self.scale not in (2, 4, 8) or self.crop_size % self.scale:

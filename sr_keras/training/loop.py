@@ -25,7 +25,7 @@ import tensorflow as tf
 from absl import logging
 
 from sr_keras.data import pipeline, sources
-from sr_keras.training import builders, hardware
+from sr_keras.training import builders, distributed, hardware
 from sr_keras.training.config import TrainConfig
 
 
@@ -114,12 +114,15 @@ class TrainingMonitor(keras.callbacks.Callback):
     def _validate(self, step):
         if self.validation is None:
             return
-        results = self.model.evaluate(self.validation, verbose=0, return_dict=True)
+        results = self._evaluate()
         with self.writer.as_default(step=step):
             tf.summary.scalar("validation/psnr_y", results["psnr"])
             tf.summary.scalar("validation/ssim_y", results["ssim"])
         self.writer.flush()
         logging.info("step %d: validation PSNR %.2f dB, SSIM %.4f", step, results["psnr"], results["ssim"])
+
+    def _evaluate(self) -> dict:
+        return self.model.evaluate(self.validation, verbose=0, return_dict=True)
 
     def _images(self, step):
         if self.preview is None:
@@ -131,6 +134,14 @@ class TrainingMonitor(keras.callbacks.Callback):
         with self.writer.as_default(step=step):
             tf.summary.image("lr_sr_hr", triplet)
         self.writer.flush()
+
+
+class MultiWorkerMonitor(TrainingMonitor):
+    """The monitor of multi-worker runs: the chief validates alone, without Keras' evaluate(), whose
+    scalar reduction fails under MultiWorkerMirroredStrategy (tensorflow/tensorflow#72388)."""
+
+    def _evaluate(self) -> dict:
+        return distributed.evaluate_locally(self.model, self.validation)
 
 
 def _preview_pair(validation_pairs, train_batch, scale, size=48):
@@ -153,17 +164,20 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     Raises TrainingDiverged when a loss becomes NaN/Inf (the last good checkpoint stays intact).
     `perceptual_weights` overrides config.perceptual_weights (None = random VGG, for tests only).
     """
+    run_dir = distributed.write_dir(config.strategy, run_dir)  # a non-chief worker writes a temporary dir
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.json"), "w") as handle:
+    with open(os.path.join(run_dir, "config.json.tmp"), "w") as handle:
         handle.write(config.to_json())
+    os.replace(os.path.join(run_dir, "config.json.tmp"), os.path.join(run_dir, "config.json"))  # atomic: workers may be reading it
 
+    # Before anything touches TensorFlow's runtime: MultiWorkerMirroredStrategy configures collective ops at start-up.
+    strategy = builders.make_strategy(config.strategy, config.tpu)
     logging.info(
         "train step: %s (jit_compile=%s, mixed_precision=%s)",
         "XLA" if config.use_xla else "TensorFlow's oneDNN kernels, no XLA", config.jit_compile, config.mixed_precision or "float32",
     )
     if not config.mixed_precision and not config.use_xla and hardware.has_bfloat16_matmul():
         logging.info("this CPU computes bfloat16 natively (AMX/AVX512-BF16): --mixed_precision=bfloat16 trained 1.7-3.3x faster than float32 on such a CPU (benchmarks/RESULTS.md)")
-    strategy = builders.make_strategy(config.strategy, config.tpu)
     keras.utils.set_random_seed(config.seed)  # initial weights are a function of the seed too
     with strategy.scope():
         model = builders.build_training_model(config, perceptual_weights)
@@ -172,6 +186,7 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("resumed from %s", manager.latest_checkpoint)
+    distributed.broadcast_from_chief(strategy, distributed.model_state(model))  # multi-worker only
     start = _step(model)
     if start >= config.steps:
         logging.info("%s: already trained for %d >= %d steps", run_dir, start, config.steps)
@@ -183,18 +198,17 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     validation = pipeline.validation_dataset(validation_pairs) if validation_pairs else None
     preview = _preview_pair(validation_pairs, next(iter(dataset.take(1))) if not validation_pairs else None, config.scale)
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs"))
-    monitor = TrainingMonitor(config, manager, writer, validation, preview)
-
     per_epoch = config.checkpoint_every
-    model.fit(
-        dataset,
-        shuffle=False,  # the stream is already shuffled, statelessly (see sr_keras.data.pipeline)
-        steps_per_epoch=per_epoch,
-        initial_epoch=start // per_epoch,
-        epochs=start // per_epoch + math.ceil((config.steps - start) / per_epoch),
-        callbacks=[monitor],
-        verbose=verbose,
-    )
+    if distributed.is_multi_worker(strategy):
+        monitor = MultiWorkerMonitor(config, manager, writer, validation if distributed.is_chief(strategy) else None, preview)
+        make_dataset = lambda index, count: pipeline.training_dataset(  # noqa: E731
+            images, config.crop_size, config.scale, config.batch_size, config.seed, start_batch=start, augment=config.augment,
+            shard_index=index, num_shards=count,
+        )
+        distributed.fit_multi_worker(model, strategy, make_dataset, monitor, start, config.steps, per_epoch, config.batch_size)
+    else:
+        monitor = TrainingMonitor(config, manager, writer, validation, preview)
+        _fit(model, dataset, monitor, start, config.steps, per_epoch, verbose)
     if monitor.diverged_at is not None:
         step, names = monitor.diverged_at
         raise TrainingDiverged(
@@ -205,6 +219,19 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     monitor.save()
     model.generator.save(os.path.join(run_dir, "generator.keras"))
     return model
+
+
+def _fit(model, dataset, monitor, start: int, steps: int, per_epoch: int, verbose: int) -> None:
+    """Keras fit() from step `start` to `steps` in epochs of `per_epoch` updates (one checkpoint each)."""
+    model.fit(
+        dataset,
+        shuffle=False,  # the stream is already shuffled, statelessly (see sr_keras.data.pipeline)
+        steps_per_epoch=per_epoch,
+        initial_epoch=start // per_epoch,
+        epochs=start // per_epoch + math.ceil((steps - start) / per_epoch),
+        callbacks=[monitor],
+        verbose=verbose,
+    )
 
 
 def load_run_config(run_dir: str) -> dict:
