@@ -94,3 +94,88 @@ def load_numpy_pickle(path: str | os.PathLike):
             raise UnsafePickleError(f"{path}: {error}") from None
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
             raise pickle.UnpicklingError(f"{path}: not a pickle of numpy arrays ({error})") from None
+
+
+# --- PyTorch's legacy (pre-1.6, non-zip) torch.save format, tensors only --------------------------
+
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_STORAGE_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
+                   "LongStorage": np.int64, "IntStorage": np.int32, "ByteStorage": np.uint8}
+
+
+class _StorageType:
+    def __init__(self, name):
+        self.dtype = np.dtype(_STORAGE_DTYPES[name])
+
+
+class _Storage:
+    def __init__(self, dtype, size):
+        self.dtype, self.size, self.data = dtype, size, None
+
+
+def _rebuild_tensor(storage, offset, size, stride, *unused):
+    return ("tensor", storage, int(offset), tuple(int(s) for s in size), tuple(int(s) for s in stride))
+
+
+class _LegacyTorchUnpickler(_NumpyOnlyUnpickler):
+    """torch.save's legacy layout: only float/int storages, tensors and (ordered) dicts are accepted."""
+
+    def __init__(self, file, storages):
+        super().__init__(file)
+        self.storages = storages
+
+    def find_class(self, module, name):
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return _rebuild_tensor
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _StorageType(name)
+        if (module, name) == ("collections", "OrderedDict"):
+            return dict
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        # ("storage", storage type, key, location, size[, view metadata]); views of storages are not accepted
+        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage" and isinstance(pid[1], _StorageType)
+                and (len(pid) == 5 or pid[5] is None)):
+            raise UnsafePickleError(f"unexpected persistent id {pid!r:.80}")
+        key = str(pid[2])
+        if key not in self.storages:
+            self.storages[key] = _Storage(pid[1].dtype, int(pid[4]))
+        return self.storages[key]
+
+
+def load_legacy_torch_tensors(path: str | os.PathLike) -> dict:
+    """{name: numpy array} of a dict of tensors saved by torch.save in the legacy (non-zip) format, without PyTorch.
+
+    Only tensors of plain dtypes in (ordered) dicts are accepted; anything else raises UnsafePickleError.
+    """
+    path = os.fspath(path)
+    storages: dict = {}
+    with open(path, "rb") as file:
+        try:
+            if _NumpyOnlyUnpickler(file).load() != _LEGACY_MAGIC:
+                raise pickle.UnpicklingError("not a legacy torch.save file (magic number)")
+            _NumpyOnlyUnpickler(file).load()  # protocol version
+            _NumpyOnlyUnpickler(file).load()  # sys info: a dict of plain values
+            result = _LegacyTorchUnpickler(file, storages).load()
+            keys = _NumpyOnlyUnpickler(file).load()
+            for key in keys:
+                storage = storages[str(key)]
+                count = int(np.frombuffer(file.read(8), "<i8")[0])
+                storage.data = np.frombuffer(file.read(count * storage.dtype.itemsize), storage.dtype)
+        except UnsafePickleError as error:
+            raise UnsafePickleError(f"{path}: {error}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError) as error:
+            raise pickle.UnpicklingError(f"{path}: not a legacy torch.save file of tensors ({error})") from None
+    if not isinstance(result, dict):
+        raise UnsafePickleError(f"{path}: expected a dict of tensors, got {type(result).__name__}")
+    arrays = {}
+    for name, value in result.items():
+        if not (isinstance(value, tuple) and value and value[0] == "tensor"):
+            raise UnsafePickleError(f"{path}: {name!r} is not a tensor")
+        _, storage, offset, size, stride = value
+        itemsize = storage.dtype.itemsize
+        arrays[name] = np.lib.stride_tricks.as_strided(
+            storage.data[offset:], shape=size, strides=tuple(s * itemsize for s in stride)
+        ).copy()
+    return arrays
