@@ -30,7 +30,7 @@ see `NOTICE` in this folder.
 
 Checked (tests/metrics/test_niqe.py): MATLAB R2021a running the release gives 5.72957338 on BasicSR's
 baboon test image (Y channel), this code 5.7295757; on five distorted TID2013 images (grey, as the
-release treats RGB) the release's values as published by IQA-PyTorch, within 0.05 (0.03 measured).
+release treats RGB) the release's values as published by IQA-PyTorch, within 0.05 (0.034 measured).
 MATLAB's Image Processing Toolbox `niqe` is another implementation with another default model
 (defaultNIQEModel.mat, not the release's parameters; e.g. 7.20 instead of the release's 15.75 on
 TID2013 I03): its values are not reproduced here.
