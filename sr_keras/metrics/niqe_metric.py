@@ -131,8 +131,11 @@ def niqe_features(y: np.ndarray, block_size: int = BLOCK_SIZE) -> np.ndarray:
     """[blocks, 36] features of a 2-D [0, 255] luminance image (already cropped or not: cropped here)."""
     y = np.asarray(y, dtype=np.float32)
     rows, cols = y.shape[0] // block_size, y.shape[1] // block_size
-    if rows < 1 or cols < 1:
-        raise ValueError(f"NIQE needs an image of at least {block_size}x{block_size} pixels, got {y.shape[1]}x{y.shape[0]}")
+    if rows * cols < 2:  # the MVG fit needs a covariance: two blocks at least
+        raise ValueError(
+            f"NIQE needs at least two whole {block_size}x{block_size} blocks (e.g. {2 * block_size}x{block_size} pixels), "
+            f"got a {y.shape[1]}x{y.shape[0]} image"
+        )
     image = y[: rows * block_size, : cols * block_size]
     per_scale = []
     for scale in (1, 2):
@@ -170,7 +173,8 @@ def niqe(image, convert_to: str = "y") -> float:
     convert_to: "y" (the SR papers' and BasicSR's convention): Y of MATLAB's rgb2ycbcr on uint8,
     rounded to integers; "gray": MATLAB's rgb2gray on uint8 (what the release's computequality.m
     and MATLAB's own `niqe` do with an RGB image).  No border is cropped.
-    The image must be at least 96 x 96; only whole 96 x 96 blocks from the top left are scored.
+    The image must hold at least two whole 96 x 96 blocks (e.g. 192 x 96); only whole blocks from the
+    top left are scored.
     """
     image = np.asarray(image)
     if image.dtype != np.uint8:

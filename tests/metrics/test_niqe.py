@@ -74,7 +74,9 @@ def test_mscn_of_a_constant_image_is_zero_and_border_is_replicated():
 def test_bad_inputs_fail_in_one_line():
     with pytest.raises(ValueError, match="uint8"):
         metrics.niqe(np.zeros((100, 100, 3), np.float32))
-    with pytest.raises(ValueError, match="at least 96x96"):
+    with pytest.raises(ValueError, match="at least two whole 96x96 blocks"):
         metrics.niqe(np.zeros((50, 200, 3), np.uint8))
+    with pytest.raises(ValueError, match="at least two whole 96x96 blocks"):
+        metrics.niqe(np.zeros((100, 150, 3), np.uint8))
     with pytest.raises(ValueError, match="convert_to"):
         metrics.niqe(np.zeros((100, 100, 3), np.uint8), convert_to="lab")
