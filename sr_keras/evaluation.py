@@ -43,6 +43,29 @@ METRICS: list[Metric] = [
 ]
 
 
+def _border(image: np.ndarray, crop: int) -> np.ndarray:
+    return image[crop:-crop, crop:-crop] if crop else image
+
+
+# Perceptual columns (sr_keras.metrics), on the same border-cropped uint8 images; they ignore
+# `channel`: NIQE scores the Y channel, LPIPS / DISTS the RGB image. Lower is better for all three.
+PERCEPTUAL_METRICS: list[Metric] = [
+    Metric("niqe", "NIQE↓", lambda hr, sr, crop, channel: metrics.niqe(_border(sr, crop)), higher_is_better=False, digits=4),
+    Metric("lpips", "LPIPS↓", lambda hr, sr, crop, channel: metrics.lpips(_border(hr, crop), _border(sr, crop), net="alex"), higher_is_better=False, digits=4),
+    Metric("lpips_vgg", "LPIPS-VGG↓", lambda hr, sr, crop, channel: metrics.lpips(_border(hr, crop), _border(sr, crop), net="vgg"), higher_is_better=False, digits=4),
+    Metric("dists", "DISTS↓", lambda hr, sr, crop, channel: metrics.dists(_border(hr, crop), _border(sr, crop)), higher_is_better=False, digits=4),
+]
+AVAILABLE_METRICS: dict[str, Metric] = {m.key: m for m in METRICS + PERCEPTUAL_METRICS}
+
+
+def metrics_named(names: list[str]) -> list[Metric]:
+    """The Metric of each key (psnr, ssim, niqe, lpips, lpips_vgg, dists), in order; ValueError names an unknown one."""
+    unknown = [name for name in names if name not in AVAILABLE_METRICS]
+    if unknown or not names:
+        raise ValueError(f"--metrics: unknown {', '.join(unknown) or '(none given)'}; expected a comma-separated list of {', '.join(AVAILABLE_METRICS)}")
+    return [AVAILABLE_METRICS[name] for name in dict.fromkeys(names)]
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageScore:
     """Scores of one image ({metric key: value}, e.g. PSNR in dB, SSIM in [0, 1]) after a border crop.

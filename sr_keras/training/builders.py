@@ -148,5 +148,9 @@ def _build_training_model(config: TrainConfig, perceptual_weights) -> SRModel:
             steps_per_execution=config.steps_per_execution,
         )
     model.build_optimizers()
-    model.build_trackers(model.loss_names + ["psnr", "ssim"])
+    if config.val_lpips:
+        from sr_keras.metrics import LPIPS
+
+        model.validation_lpips = LPIPS(config.val_lpips)
+    model.build_trackers(model.loss_names + ["psnr", "ssim"] + (["lpips"] if config.val_lpips else []))
     return model

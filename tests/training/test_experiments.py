@@ -75,6 +75,7 @@ def test_esrgan_stage2_gan_follows_spec():
     assert c.adversarial_weight == 5e-3 and c.pixel_weight == 1e-2 and c.pixel_loss == "l1"
     assert (c.perceptual_layer, c.perceptual_before_activation, c.perceptual_criterion) == ("block5_conv4", True, "l1")
     assert (c.perceptual_weight, c.perceptual_feature_scale, c.perceptual_network) == (1.0, 1.0, "vgg19")
+    assert c.perceptual_weights == "torchvision"  # the authors' torchvision VGG19, ImageNet mean / std input
     assert c.ragan_average is False  # the paper sums the two RaGAN terms
     assert (c.crop_size, c.batch_size, c.beta1, c.beta2) == (128, 16, 0.9, 0.999)
     assert c.learning_rate == 1e-4 and c.lr_gamma == 0.5
