@@ -30,7 +30,8 @@ def test_parse_size_and_default_name(models):
     for bad in ("0x4", "12x", "a", "3x-2"):
         with pytest.raises(ValueError, match="tflite_input"):
             parse_size(bad)
-    assert default_model_name("x/generator.keras", models["rrdbnet"]) == "rrdbnet"
+    assert default_model_name("runs/srgan/generator.keras", models["rrdbnet"]) == "srgan"  # the run folder
+    assert default_model_name("models/esrgan v2.keras", models["rrdbnet"]) == "esrgan_v2"  # the file name
     assert default_model_name("realesrgan-x4plus", models["rrdbnet"]) == "realesrgan-x4plus"
 
 
