@@ -64,6 +64,10 @@ def load_keras_model(spec: str):
     if spec.endswith(".keras"):
         if not os.path.isfile(spec):
             raise FileNotFoundError(f"{spec}: no such model file")
+        import zipfile
+
+        if not zipfile.is_zipfile(spec):
+            raise ValueError(f"{spec}: not a readable .keras file (a .keras model is a zip archive; this one is truncated or corrupt)")
         return keras.saving.load_model(spec, compile=False)
     if spec == "bicubic" or (os.path.isdir(spec) and os.path.isfile(os.path.join(spec, "saved_model.pb"))):
         raise ValueError(f"{spec}: not a Keras model; export needs a .keras file or a shipped model name")

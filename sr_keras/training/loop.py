@@ -272,7 +272,7 @@ def weights_problem(model, bounds: list[tuple[tf.Variable, float]]) -> str | Non
     Checks all variables of the model (weights, BN statistics) for NaN/Inf, and the trainable
     ones against `bounds` (see EXPLOSION_FACTOR).
     """
-    non_finite = [v.path for v in model.variables if v.dtype.is_floating and not bool(tf.reduce_all(tf.math.is_finite(v)).numpy())]
+    non_finite = [v.path for v in model.variables if "float" in str(v.dtype) and not bool(tf.reduce_all(tf.math.is_finite(v)).numpy())]
     if non_finite:
         shown = ", ".join(non_finite[:3]) + (f" and {len(non_finite) - 3} more" if len(non_finite) > 3 else "")
         return f"{len(non_finite)} variable(s) became NaN/Inf ({shown})"
@@ -318,7 +318,7 @@ def restore_newest_intact(checkpoint: tf.train.Checkpoint, manager: tf.train.Che
     for prefix in candidates:
         try:
             checkpoint.restore(prefix).assert_existing_objects_matched()
-        except (tf.errors.OpError, AssertionError, ValueError) as error:
+        except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError, OSError) as error:
             reason = (getattr(error, "message", None) or str(error)).strip().splitlines()
             failures.append(f"{prefix} ({'missing' if isinstance(error, tf.errors.NotFoundError) else 'unreadable'}: {reason[0][:160] if reason else type(error).__name__})")
             continue
