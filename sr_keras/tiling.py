@@ -29,8 +29,9 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-# Measured peak memory of a forward pass / `activation_bytes_per_lr_pixel` (largest of the measured
-# ratios, rounded up): see experiments/results/hardening/README.md.
+# Measured peak RSS growth of one forward pass / `activation_bytes_per_lr_pixel` x pixels, full-size
+# SRResNet and RRDBNet on 128^2 and 256^2 windows: 1.17, 1.05, 1.26, 1.12
+# (experiments/results/hardening/activation_overhead.py -> activation_overhead.jsonl); 1.5 leaves margin.
 ACTIVATION_OVERHEAD = 1.5
 # The default budget for one window's forward pass (host programs and SavedModel signatures).
 DEFAULT_MEMORY_BUDGET_MB = 1024
