@@ -13,7 +13,9 @@ import re
 import struct
 
 import numpy as np
-import tensorflow as tf
+
+# TensorFlow is imported where images are decoded or encoded, so that listing and header checks
+# (sr-upscale's argument checks) do not pay for it.
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -126,6 +128,8 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = No
     height, width = image_size(data, name)
     check_pixel_limit(height, width, name, max_pixels)
     kind = image_kind(data)
+    import tensorflow as tf
+
     try:
         image = tf.io.decode_image(data, expand_animations=False)  # uint8 or uint16, 1-4 channels
     except tf.errors.OpError as error:
@@ -175,6 +179,8 @@ def write_png(path: str, image: np.ndarray) -> None:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
+    import tensorflow as tf
+
     content = tf.io.encode_png(np.asarray(image, dtype=np.uint8)).numpy()
     partial = f"{path}.partial-{os.getpid()}"  # renamed into place: a killed run leaves no half-written PNG
     try:
