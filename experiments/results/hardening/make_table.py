@@ -21,11 +21,25 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 parser = argparse.ArgumentParser()
-parser.add_argument("work")
+parser.add_argument("work", nargs="?", default=None)
+parser.add_argument("--render_only", action="store_true", help="print the Markdown table of table.json and exit")
 parser.add_argument("--full_size", default=None)
 parser.add_argument("--skip", default="", help="comma-separated case names not to run (already measured)")
 parser.add_argument("--sections", default="serving,images,training,export", help="comma-separated; rows of the others are kept from table.json")
 args = parser.parse_args()
+
+
+def render(rows):
+    lines = ["| case | input | program | exit code | message (verbatim) | peak RSS (MB) |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        message = row["message"].replace("|", "\\|")
+        lines.append(f"| {row['case']} | {row['input']} | {row['program']} | {row['exit_code']} | {message} | {row['peak_rss_mb']} |")
+    return "\n".join(lines)
+
+
+if args.render_only:
+    print(render(json.load(open(os.path.join(HERE, "table.json")))))
+    sys.exit(0)
 work = os.path.abspath(args.work)
 os.makedirs(work, exist_ok=True)
 env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
@@ -204,7 +218,4 @@ kept = [row for row in json.load(open(table_path)) if row.get("section") not in 
 rows = sorted(kept + rows, key=lambda row: ORDER.index(row["section"]))
 with open(table_path, "w") as f:
     json.dump(rows, f, indent=1)
-print("\n| case | input | program | exit code | message (verbatim) | peak RSS (MB) |\n|---|---|---|---|---|---|")
-for row in rows:
-    message = row["message"].replace("|", "\\|")
-    print(f"| {row['case']} | {row['input']} | {row['program']} | {row['exit_code']} | {message} | {row['peak_rss_mb']} |")
+print(render(rows))
