@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from sr_keras.ops.imresize import imresize
+from sr_keras.tiling import DEFAULT_MEMORY_BUDGET_MB, bytes_per_lr_pixel, tile_for_budget, tile_windows, upscale_tiled  # noqa: F401
 
 
 # LR pixels of context per tile side (`tile_pad`) by architecture, chosen so that tiled output stays
@@ -26,6 +27,10 @@ from sr_keras.ops.imresize import imresize
 # SRResNet's.  Bicubic x4 reads 2 LR pixels on each side: pad 2 is exact.
 TILE_PADS = {"RRDBNet": 64, "SRResNet": 16, "bicubic": 2}
 DEFAULT_TILE_PAD = 64  # architectures not listed (e.g. a SavedModel): RRDBNet's, the widest
+# Peak working memory per LR pixel (bytes) when the model is not a Keras generator whose graph can be
+# read (a SavedModel: it tiles inside its own signatures anyway): above full-size SRResNet's 18,432.
+DEFAULT_BYTES_PER_PIXEL = 20_000.0
+BICUBIC_BYTES_PER_PIXEL = 2_048.0  # imresize: float64 [16 px x 3] output per LR pixel plus one pass's buffer
 
 
 def default_tile_pad(model) -> int:
@@ -38,77 +43,73 @@ def default_tile_pad(model) -> int:
     return DEFAULT_TILE_PAD
 
 
-def tile_windows(length: int, tile: int, pad: int) -> list[tuple[int, int, int, int]]:
-    """Split [0, length) into cores of `tile` samples, each read through a window with `pad`
-    samples of context on both sides.
-
-    Returns (window_start, window_end, core_start, core_end) tuples.  All windows have the same
-    size min(length, tile + 2 * pad): windows at the borders are shifted inwards instead of
-    shrunk, so a compiled model sees one input shape.  Cores partition [0, length) exactly.
-    """
-    if tile <= 0 or tile >= length:
-        return [(0, length, 0, length)]
-    size = min(length, tile + 2 * pad)
-    result = []
-    for core_start in range(0, length, tile):
-        core_end = min(core_start + tile, length)
-        window_start = min(max(core_start - pad, 0), length - size)
-        result.append((window_start, window_start + size, core_start, core_end))
-    return result
-
-
-def upscale_tiled(upscale_float, lr: np.ndarray, scale: int, tile: int, tile_pad: int) -> np.ndarray:
-    """Run `upscale_float` ([1, h, w, 3] -> [1, sh, sw, 3], float32 [0, 1]) tile by tile.
-
-    lr: float32 [H, W, 3] in [0, 1].  Each tile of `tile` x `tile` LR pixels is upscaled with
-    `tile_pad` LR pixels of context on every side, and only its core is kept: overlaps are
-    discarded, never blended, so there are no seams once tile_pad covers the receptive field that
-    matters.  Peak memory is that of one padded tile (plus the float32 output image).
-    """
-    height, width = lr.shape[:2]
-    output = np.empty((height * scale, width * scale, lr.shape[2]), dtype=np.float32)
-    for y0, y1, cy0, cy1 in tile_windows(height, tile, tile_pad):
-        for x0, x1, cx0, cx1 in tile_windows(width, tile, tile_pad):
-            sr = np.asarray(upscale_float(lr[None, y0:y1, x0:x1]))[0]
-            output[cy0 * scale : cy1 * scale, cx0 * scale : cx1 * scale] = sr[
-                (cy0 - y0) * scale : (cy1 - y0) * scale, (cx0 - x0) * scale : (cx1 - x0) * scale
-            ]
-    return output
-
-
 @dataclasses.dataclass
 class Upscaler:
-    """A named x`scale` upscaler: `__call__(uint8 [H, W, C]) -> float32 [0, 1] [sH, sW, 3]`.
+    """A named x`scale` upscaler: `__call__(uint8 [H, W, 3]) -> float32 [0, 1] [sH, sW, 3]`.
 
-    `tile` > 0 processes the image in tiles of that many LR pixels with `tile_pad` pixels of
-    context (see `upscale_tiled`; the loaders set the architecture's TILE_PADS value); 0 runs the
-    whole image at once.
+    Memory is bounded by default: `tile` None derives the tile side from `memory_budget_mb` and
+    `bytes_per_pixel` (the model's peak working memory per LR pixel, set by the loaders from the
+    architecture's graph, see `sr_keras.tiling`), so an image larger than one window is processed
+    in tiles of that many LR pixels with `tile_pad` pixels of context (overlaps discarded, see
+    `sr_keras.tiling.upscale_tiled`; the loaders set the architecture's TILE_PADS value).
+    `tile` > 0 fixes the tile side; 0 runs the whole image at once (memory unbounded).
+    `upscale_uint8` rounds each tile as it is made, never holding the float32 output.
     """
 
     name: str
     scale: int
     upscale_float: Callable[[np.ndarray], np.ndarray]  # float32 [1, h, w, 3] in [0, 1] -> [1, sh, sw, 3]
-    tile: int = 0
+    tile: int | None = None
     tile_pad: int = DEFAULT_TILE_PAD
+    bytes_per_pixel: float = DEFAULT_BYTES_PER_PIXEL
+    memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB
 
-    def __call__(self, lr: np.ndarray) -> np.ndarray:
+    def tile_size(self) -> int:
+        """The tile side in LR pixels in force (0 = whole image); raises ValueError for bad settings."""
+        if self.tile_pad is None or self.tile_pad < 0:
+            raise ValueError(f"tile pad must be >= 0 LR pixels, got {self.tile_pad}")
+        if self.tile is not None:
+            if self.tile < 0:
+                raise ValueError(f"tile must be >= 0 LR pixels (0 = whole image, unset = from the memory budget), got {self.tile}")
+            return int(self.tile)
+        if not self.memory_budget_mb > 0:
+            raise ValueError(f"memory budget must be > 0 MB, got {self.memory_budget_mb}")
+        return tile_for_budget(self.memory_budget_mb * 2**20, self.bytes_per_pixel, self.tile_pad)
+
+    def _check(self, lr: np.ndarray) -> np.ndarray:
         lr = np.asarray(lr)
         if lr.dtype != np.uint8 or lr.ndim != 3 or lr.shape[-1] != 3:
             raise ValueError(f"{self.name}: expected a uint8 [H, W, 3] image, got {lr.dtype} {lr.shape}")
-        return upscale_tiled(self.upscale_float, lr.astype(np.float32) / 255.0, self.scale, self.tile, self.tile_pad)
+        return lr
+
+    def __call__(self, lr: np.ndarray) -> np.ndarray:
+        lr = self._check(lr)
+        return upscale_tiled(self.upscale_float, lr, self.scale, self.tile_size(), self.tile_pad)
+
+    def upscale_uint8(self, lr: np.ndarray, finish: Callable[[np.ndarray], np.ndarray] | None = None, out=None) -> np.ndarray:
+        """uint8 [H, W, 3] -> uint8 [sH, sW, 3] rounded as `metrics.to_uint8`, tile by tile.
+
+        `finish` (default `metrics.to_uint8`) maps each float32 core to what is stored, e.g. a
+        gray conversion; `out` is an optional preallocated output (e.g. a channel slice).
+        """
+        from sr_keras import metrics
+
+        lr = self._check(lr)
+        return upscale_tiled(self.upscale_float, lr, self.scale, self.tile_size(), self.tile_pad, finish or metrics.to_uint8, out)
 
 
 def bicubic_upscaler(scale: int) -> Upscaler:
     """MATLAB `imresize(lr, scale, 'bicubic')`."""
     upscale = lambda x: imresize(x[0], scale=scale)[None].astype(np.float32)  # noqa: E731
-    return Upscaler("bicubic", scale, upscale, tile_pad=TILE_PADS["bicubic"])
+    return Upscaler("bicubic", scale, upscale, tile_pad=TILE_PADS["bicubic"], bytes_per_pixel=BICUBIC_BYTES_PER_PIXEL)
 
 
 def keras_upscaler(model, name: str) -> Upscaler:
     """Wrap a Keras generator (float32 [0, 1] in and out); the scale is read from the model."""
     scale = model_scale(model)
     predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    return Upscaler(name, scale, lambda x: predict(tf.constant(x)).numpy(), tile_pad=default_tile_pad(model))
+    run = lambda x: predict(tf.constant(x)).numpy()  # noqa: E731
+    return Upscaler(name, scale, run, tile_pad=default_tile_pad(model), bytes_per_pixel=bytes_per_lr_pixel(model))
 
 
 def model_scale(model) -> int:

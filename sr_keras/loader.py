@@ -162,8 +162,12 @@ def load_generator(spec):
 
         return pretrained.load_pretrained(resolved.text)
     if resolved.kind == "keras":
+        import zipfile
+
         import sr_keras.archs  # noqa: F401  (registers the custom layers and models)
 
+        if not zipfile.is_zipfile(resolved.path):  # Keras would say "File not found"
+            raise ValueError(f"{resolved.path}: not a readable .keras file (a .keras model is a zip archive; this one is truncated or corrupt)")
         return keras.saving.load_model(resolved.path, compile=False)
     if resolved.kind == "weights_h5":
         from sr_keras.weights.keras_h5 import model_from_weights

@@ -1,16 +1,25 @@
 """sr-export: a generator as a TF Serving SavedModel or a TFLite model.
 
-  sr-export --model=runs/srgan/generator.keras --output=serving/            # -> serving/srresnet/1/
+  sr-export --model=runs/srgan/generator.keras --output=serving/            # -> serving/srgan/1/
   sr-export --model=realesrgan-x4plus --output=serving/ --model_name=esrgan --version=3
-  sr-export --model=generator.keras --format=tflite --output=tflite/ --tflite_quantization=float16
+  sr-export --model=runs/srgan/generator.keras --format=tflite --output=tflite/ --tflite_quantization=float16
+      # -> tflite/srgan_float16_dynamic.tflite
   sr-export --model=generator.keras --format=tflite --output=sr_128.tflite --tflite_input=128x128 \
       --tflite_quantization=int8 --representative_data=DIV2K_train_HR/
 
 SavedModel: signatures serving_default (uint8 images), serve_image_bytes (encoded images -> PNG,
 for TF Serving REST {"b64": ...}) and serve_float (float32 [0, 1]), any image size, written as
 OUTPUT/MODEL_NAME/VERSION/ (the layout tensorflow_model_server watches; VERSION defaults to the
-next free integer).  TFLite: float32 [1, H, W, 3] in [0, 1] in and out, H x W fixed by
---tflite_input or dynamic; only builtin ops.  See sr_keras.export.
+next free integer).  Every signature refuses a request over --max_input_pixels LR pixels
+(InvalidArgument, read from the header for encoded images, before decoding) and runs the model in
+tiles whose side comes from --memory_budget_mb, so a large request cannot exhaust the server.
+
+TFLite: float32 [1, H, W, 3] in [0, 1] in and out, H x W fixed by --tflite_input or dynamic; only
+builtin ops.  int8 models take and give int8 tensors: real = (q - zero_point) * scale, with scale
+1/255 and zero_point -128 for [0, 1] (q = pixel value - 128); sr-export prints both.  An existing
+.tflite is not replaced unless --overwrite.  The model name (SavedModel folder, TFLite file name)
+is --model_name, else the shipped name, else the .keras file's name (its run folder's name for
+sr-train's generator.keras).  See sr_keras.export.
 """
 
 from __future__ import annotations
@@ -37,9 +46,25 @@ def parse_size(text: str) -> tuple[int, int] | None:
 
 
 def default_model_name(spec: str, model) -> str:
-    """The shipped name, else the Keras model's name, made URL-safe."""
-    name = model.name if spec.endswith(".keras") else spec
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-") or "sr"
+    """The name a user gave the model, made URL-safe: a shipped name as is; for a .keras file its
+    name without the extension, or its folder's name for sr-train's ``RUN/generator.keras``
+    (the Keras class name, e.g. "srresnet" for an SRGAN generator, only as a last resort)."""
+    name = spec
+    if spec.endswith(".keras"):
+        stem = os.path.basename(spec)[: -len(".keras")]
+        folder = os.path.basename(os.path.dirname(os.path.abspath(spec)))
+        name = (folder if stem == "generator" else stem) or model.name
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-") or model.name or "sr"
+
+
+def tflite_path(output: str, model_name: str | None, quantization: str, input_size) -> str | None:
+    """The .tflite path sr-export writes: OUTPUT if it ends in .tflite, else OUTPUT/<name>_<q>_<size>.tflite
+    (None while the model name is not known yet)."""
+    from sr_keras.export.tflite import tflite_file_name
+
+    if output.endswith(".tflite"):
+        return output
+    return os.path.join(output, tflite_file_name(model_name, quantization, input_size)) if model_name else None
 
 
 def verify_saved_model(path: str, model) -> float:
@@ -98,16 +123,31 @@ def main(argv):
         raise ValueError("--tflite_input and --tflite_quantization apply to --format=tflite only")
     if FLAGS.model.endswith(".keras") and not os.path.isfile(FLAGS.model):
         raise FileNotFoundError(f"{FLAGS.model}: no such model file")
+    if FLAGS.max_input_pixels < 1 or not FLAGS.memory_budget_mb > 0:
+        raise ValueError(f"--max_input_pixels ({FLAGS.max_input_pixels}) and --memory_budget_mb ({FLAGS.memory_budget_mb}) must be positive")
+    if FLAGS.format == "tflite":
+        planned = tflite_path(FLAGS.output, FLAGS.model_name or None, FLAGS.tflite_quantization, input_size)
+        if planned and os.path.exists(planned) and not FLAGS.overwrite:
+            raise ValueError(f"{planned} already exists; pass --overwrite to replace it")
 
     from sr_keras import export
+    from sr_keras.loader import load_generator
 
-    model = export.load_keras_model(FLAGS.model)
+    model = load_generator(FLAGS.model)
     model_name = FLAGS.model_name or default_model_name(FLAGS.model, model)
     scale = export.model_scale(model)
 
     if FLAGS.format == "saved_model":
-        path = export.export_saved_model(model, FLAGS.output, model_name, FLAGS.version)
+        path = export.export_saved_model(
+            model, FLAGS.output, model_name, FLAGS.version, max_input_pixels=FLAGS.max_input_pixels, memory_budget_mb=FLAGS.memory_budget_mb
+        )
+        tile, pad = export.tile_plan(model, FLAGS.memory_budget_mb)
         print(f"wrote {path} (x{scale}; signatures: {', '.join(export.SIGNATURES)})", file=sys.stderr)
+        print(
+            f"requests: at most {FLAGS.max_input_pixels:,} input pixels, run in tiles of {tile} LR pixels "
+            f"(pad {pad}) for a {FLAGS.memory_budget_mb:g} MB budget",
+            file=sys.stderr,
+        )
         if FLAGS.verify:
             difference = verify_saved_model(path, model)
             print(f"serve_float vs Keras on a random 12x10 image: max abs diff {difference:.2e}", file=sys.stderr)
@@ -120,10 +160,9 @@ def main(argv):
         )
         return
 
-    if FLAGS.output.endswith(".tflite"):
-        path = FLAGS.output
-    else:
-        path = os.path.join(FLAGS.output, export.tflite_file_name(model_name, FLAGS.tflite_quantization, input_size))
+    path = tflite_path(FLAGS.output, model_name, FLAGS.tflite_quantization, input_size)
+    if os.path.exists(path) and not FLAGS.overwrite:
+        raise ValueError(f"{path} already exists; pass --overwrite to replace it")
     representative = None
     if FLAGS.tflite_quantization == "int8":
         from sr_keras.data import sources
@@ -137,11 +176,15 @@ def main(argv):
         representative_images=representative,
         num_calibration_samples=FLAGS.calibration_samples,
         calibration_size=FLAGS.calibration_size,
+        overwrite=FLAGS.overwrite,
     )
     ops = export.tflite_ops(path)
     size = "dynamic [1, H, W, 3]" if input_size is None else f"[1, {input_size[0]}, {input_size[1]}, 3]"
     print(f"wrote {path} ({os.path.getsize(path)} bytes, x{scale}, {FLAGS.tflite_quantization}, input {size})", file=sys.stderr)
     print(f"ops: {', '.join(ops)}", file=sys.stderr)
+    if FLAGS.tflite_quantization == "int8":
+        for key, (q_scale, zero_point) in export.int8_io_quantization(path).items():
+            print(f"int8 {key}: real = (q - ({zero_point})) * {q_scale:.8g}  (scale 1/{1 / q_scale:.4g}, zero point {zero_point})", file=sys.stderr)
     if export.non_builtin_ops(path):
         raise RuntimeError(f"{path}: uses non-builtin ops {export.non_builtin_ops(path)}")
     if FLAGS.verify:
@@ -156,7 +199,9 @@ def main(argv):
 def define_flags() -> None:
     """Define the flags (at run time, not import time: tests import this module's helpers next
     to other programs that define flags of the same names)."""
-    flags.DEFINE_string("model", None, "A .keras file (sr-train's generator) or a shipped model name.", required=True)
+    from sr_keras.loader import model_help
+
+    flags.DEFINE_string("model", None, model_help(keras_only=True), required=True)
     flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite"], "What to write.")
     flags.DEFINE_string(
         "output",
@@ -165,7 +210,10 @@ def define_flags() -> None:
         "(gets MODEL_NAME_QUANTIZATION_SIZE.tflite).",
         required=True,
     )
-    flags.DEFINE_string("model_name", None, "Name of the served model (REST URL /v1/models/NAME); default: the shipped name or the Keras model's name.")
+    flags.DEFINE_string(
+        "model_name", None, "Name of the served model (REST URL /v1/models/NAME) and of the .tflite file; default: the "
+        "shipped name, or the .keras file's name (the run folder's for RUN/generator.keras).",
+    )
     flags.DEFINE_integer("version", None, "SavedModel version folder (an integer); default: the next free one (1 for a new model).")
     flags.DEFINE_enum("tflite_quantization", "float32", ["float32", "float16", "dynamic_int8", "int8"], "TFLite weights/activations.")
     flags.DEFINE_string("tflite_input", "", "TFLite input size HxW (e.g. 128x128, or 128 for square); empty = dynamic size.")
@@ -174,6 +222,15 @@ def define_flags() -> None:
     flags.DEFINE_integer("calibration_samples", 100, "int8: number of random crops used for calibration.")
     flags.DEFINE_integer("calibration_size", 64, "int8 with a dynamic input size: side of the calibration crops.")
     flags.DEFINE_bool("verify", True, "Run the export once on a random image and compare it with the Keras model.")
+    flags.DEFINE_bool("overwrite", False, "tflite: replace an existing .tflite file (refused otherwise).")
+    flags.DEFINE_integer(
+        "max_input_pixels", 2048 * 2048, "saved_model: refuse requests with more LR input pixels than this "
+        "(N x H x W; per image for serve_image_bytes) with InvalidArgument.",
+    )
+    flags.DEFINE_float(
+        "memory_budget_mb", 1024, "saved_model: MB of working memory for one tile's forward pass; the tile side "
+        "inside the signatures comes from it (sr_keras.tiling).",
+    )
 
 
 def run():

@@ -95,8 +95,7 @@ class TrainConfig:
             problems.append(f"strategy={self.strategy!r}")
         if self.scale not in (2, 4, 8) or self.crop_size % self.scale:
             problems.append(f"scale={self.scale} must be 2, 4 or 8 and divide crop_size={self.crop_size}")
-        if self.checkpoint_every < 1 or self.steps < 1 or self.batch_size < 1:
-            problems.append("steps, batch_size and checkpoint_every must be positive")
+        problems.extend(_numeric_problems(self))
         if list(self.lr_milestones) != sorted(self.lr_milestones):
             problems.append(f"lr_milestones must increase: {self.lr_milestones}")
         if self.pixel_weight == 0 and not self.perceptual_layer and self.gan == "none":
@@ -113,6 +112,47 @@ class TrainConfig:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+# Numeric fields and the range each must lie in ("> 0", ">= 0", "[0, 1)").  Floats must also be
+# finite and representable in float32 (the training step's dtype): lr 1e39 would be Inf there.
+_POSITIVE_INTS = ("num_blocks", "num_features", "growth", "crop_size", "batch_size", "steps", "steps_per_execution",
+                  "checkpoint_every", "keep_checkpoints", "log_every")
+_NON_NEGATIVE_INTS = ("validate_every", "image_every")
+_POSITIVE_FLOATS = ("learning_rate", "lr_gamma", "perceptual_feature_scale")
+_NON_NEGATIVE_FLOATS = ("adversarial_weight", "pixel_weight", "perceptual_weight")
+_UNIT_INTERVAL_FLOATS = ("beta1", "beta2")  # Adam's betas: [0, 1)
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _numeric_problems(config) -> list[str]:
+    """What is wrong with the numeric fields of `config` (an empty list if nothing)."""
+    import math
+
+    problems = []
+
+    def number(name):
+        value = getattr(config, name)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    for name in _POSITIVE_INTS + _NON_NEGATIVE_INTS:
+        value = number(name)
+        minimum = 1 if name in _POSITIVE_INTS else 0
+        if value is None or int(value) != value or value < minimum:
+            problems.append(f"{name}={getattr(config, name)!r} must be an integer >= {minimum}")
+    for name in _POSITIVE_FLOATS + _NON_NEGATIVE_FLOATS + _UNIT_INTERVAL_FLOATS:
+        value = number(name)
+        if value is None or not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
+            problems.append(f"{name}={getattr(config, name)!r} must be a finite number (float32)")
+        elif name in _POSITIVE_FLOATS and not value > 0:
+            problems.append(f"{name}={value!r} must be > 0")
+        elif name in _NON_NEGATIVE_FLOATS and value < 0:
+            problems.append(f"{name}={value!r} must be >= 0")
+        elif name in _UNIT_INTERVAL_FLOATS and not 0 <= value < 1:
+            problems.append(f"{name}={value!r} must be in [0, 1)")
+    if any(m < 1 for m in config.lr_milestones):
+        problems.append(f"lr_milestones must be positive steps: {config.lr_milestones}")
+    return problems
 
 
 def field_types() -> dict[str, type]:

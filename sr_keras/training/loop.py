@@ -1,24 +1,36 @@
 """Running a training job: `train(config, run_dir)` — resumable, observable, stopped on NaN.
 
 A run directory holds
-  config.json            the resolved TrainConfig of the run;
+  config.json            the TrainConfig of the run's first start (never overwritten);
+  configs/               the TrainConfig of every start, config-<start step>-<UTC time>.json (a
+                         resume with other flags adds one; the newest is what a resume reads);
   checkpoints/           tf.train checkpoints of G, D, both optimizers (their `iterations` is the
                          step); written every `checkpoint_every` steps, `keep_checkpoints` kept.
                          TF writes each checkpoint to temporary files and then updates the
                          `checkpoint` index atomically, so a hard kill leaves the last one intact;
+                         a missing or corrupt latest one is skipped for the newest intact one;
   logs/                  TensorBoard: every loss term, learning rates, validation PSNR/SSIM,
                          LR/SR/HR image triplets;
-  generator.keras        the trained generator, written when training ends.
+  generator.keras        the trained generator, written (atomically) when training ends, and
+                         again by a rerun if it is missing or unreadable;
+  .lock                  held (fcntl.flock) by the one sr-train writing the folder; the kernel
+                         releases it when that process ends, even on kill -9.
+Nothing poisoned is saved: before each checkpoint the weights are checked (`weights_problem`).
 The data stream is a pure function of (seed, step) (see sr_keras.data.pipeline), so resuming
 from a checkpoint at step s continues with exactly the batches an uninterrupted run would see.
 """
 
 from __future__ import annotations
 
+import datetime
+import fcntl
+import glob
 import json
 import math
 import os
+import re
 import time
+import zipfile
 
 import keras
 import tensorflow as tf
@@ -30,7 +42,12 @@ from sr_keras.training.config import TrainConfig
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or Inf; the message names the step and the last good checkpoint."""
+    """A loss or the weights became NaN/Inf or exploded; the message names the step and the last
+    good checkpoint."""
+
+
+class RunDirInUse(RuntimeError):
+    """Another process holds the run directory's lock."""
 
 
 def _step(model) -> int:
@@ -49,8 +66,9 @@ class TrainingMonitor(keras.callbacks.Callback):
     `python -m benchmarks.run` (the first point also holds the XLA compilation).
     """
 
-    def __init__(self, config: TrainConfig, manager: tf.train.CheckpointManager, writer, validation=None, preview=None):
+    def __init__(self, config: TrainConfig, manager: tf.train.CheckpointManager, writer, validation=None, preview=None, weight_bounds=None):
         super().__init__()
+        self.weight_bounds = weight_bounds or []  # [(variable, max |w|)] from `weight_bounds`
         self.config = config
         self.manager = manager
         self.writer = writer
@@ -70,7 +88,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         logs = logs or {}
         bad = [name for name, value in logs.items() if name.endswith("loss") and not math.isfinite(float(value))]
         if bad:
-            self.diverged_at = (step, bad)
+            self.diverged_at = (step, [f"{', '.join(bad)} became NaN/Inf"])
             self.model.stop_training = True
             return
         if step % self.config.log_every == 0 or step >= self.config.steps:
@@ -92,9 +110,17 @@ class TrainingMonitor(keras.callbacks.Callback):
             self.clock = (self.clock[0], self.clock[1] + time.perf_counter() - started)  # saving is not training
 
     def save(self) -> None:
+        """Checkpoint the current step, unless the weights are poisoned (then stop, unsaved)."""
+        if self.diverged_at is not None:
+            return
         step = _step(self.model)
         latest = self.manager.latest_checkpoint
         if latest is None or not latest.endswith(f"-{step}"):
+            problem = weights_problem(self.model, self.weight_bounds)
+            if problem:
+                self.diverged_at = (step, [problem])
+                self.model.stop_training = True
+                return
             self.manager.save(checkpoint_number=step)
             logging.info("step %d: saved %s", step, self.manager.latest_checkpoint)
 
@@ -163,15 +189,20 @@ def _preview_pair(validation_pairs, train_batch, scale, size=48):
 def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbose: int = 1) -> keras.Model:
     """Train (or resume) the run in `run_dir`; returns the training model.
 
-    Raises TrainingDiverged when a loss becomes NaN/Inf (the last good checkpoint stays intact).
+    Raises TrainingDiverged when a loss becomes NaN/Inf or the weights are poisoned (the last good
+    checkpoint stays intact), RunDirInUse when another process trains in `run_dir`.
     `perceptual_weights` overrides config.perceptual_weights (None = random VGG, for tests only).
     """
     run_dir = distributed.write_dir(config.strategy, run_dir)  # a non-chief worker writes a temporary dir
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.json.tmp"), "w") as handle:
-        handle.write(config.to_json())
-    os.replace(os.path.join(run_dir, "config.json.tmp"), os.path.join(run_dir, "config.json"))  # atomic: workers may be reading it
+    lock = lock_run_dir(run_dir)
+    try:
+        return _train_locked(config, run_dir, perceptual_weights, verbose)
+    finally:
+        lock.close()  # releases the flock
 
+
+def _train_locked(config: TrainConfig, run_dir: str, perceptual_weights, verbose: int) -> keras.Model:
     # Before anything touches TensorFlow's runtime: MultiWorkerMirroredStrategy configures collective ops at start-up.
     strategy = builders.make_strategy(config.strategy, config.tpu)
     logging.info(
@@ -183,16 +214,22 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     keras.utils.set_random_seed(config.seed)  # initial weights are a function of the seed too
     with strategy.scope():
         model = builders.build_training_model(config, perceptual_weights)
+    bounds = weight_bounds(model)  # from the initial weights, before any restore
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=config.keep_checkpoints)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        logging.info("resumed from %s", manager.latest_checkpoint)
+    restored = restore_newest_intact(checkpoint, manager)
+    if restored:
+        logging.info("resumed from %s", restored)
     distributed.broadcast_from_chief(strategy, distributed.model_state(model))  # multi-worker only
     start = _step(model)
+    generator_path = os.path.join(run_dir, "generator.keras")
     if start >= config.steps:
         logging.info("%s: already trained for %d >= %d steps", run_dir, start, config.steps)
+        if not generator_is_readable(generator_path):
+            logging.warning("%s is missing or unreadable: writing it again from %s", generator_path, restored)
+            save_generator(model.generator, generator_path)
         return model
+    write_config_record(run_dir, config, start)
 
     images = sources.load_source(config.data, config.data_dir or None)
     dataset = pipeline.training_dataset(images, config.crop_size, config.scale, config.batch_size, config.seed, start_batch=start, augment=config.augment)
@@ -202,24 +239,25 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs"))
     per_epoch = config.checkpoint_every
     if distributed.is_multi_worker(strategy):
-        monitor = MultiWorkerMonitor(config, manager, writer, validation if distributed.is_chief(strategy) else None, preview)
+        validation = validation if distributed.is_chief(strategy) else None
+        monitor = MultiWorkerMonitor(config, manager, writer, validation, preview, weight_bounds=bounds)
         make_dataset = lambda index, count: pipeline.training_dataset(  # noqa: E731
             images, config.crop_size, config.scale, config.batch_size, config.seed, start_batch=start, augment=config.augment,
             shard_index=index, num_shards=count,
         )
         distributed.fit_multi_worker(model, strategy, make_dataset, monitor, start, config.steps, per_epoch, config.batch_size)
     else:
-        monitor = TrainingMonitor(config, manager, writer, validation, preview)
+        monitor = TrainingMonitor(config, manager, writer, validation, preview, weight_bounds=bounds)
         _fit(model, dataset, monitor, start, config.steps, per_epoch, verbose)
-    if monitor.diverged_at is not None:
-        step, names = monitor.diverged_at
-        raise TrainingDiverged(
-            f"{', '.join(names)} became NaN/Inf at step {step}; stopped without saving. The last good "
-            f"checkpoint is {manager.latest_checkpoint or '(none yet)'}: lower --learning_rate or check the data, "
-            f"then run sr-train on {run_dir} again to resume from it."
-        )
     monitor.save()
-    model.generator.save(os.path.join(run_dir, "generator.keras"))
+    if monitor.diverged_at is not None:
+        step, problems = monitor.diverged_at
+        raise TrainingDiverged(
+            f"{'; '.join(problems)} at step {step}; stopped without saving. The last good checkpoint is "
+            f"{manager.latest_checkpoint or '(none yet)'}: lower --learning_rate (it was {config.learning_rate:g}) or check "
+            f"the data, then run sr-train on {run_dir} again to resume from it."
+        )
+    save_generator(model.generator, generator_path)
     return model
 
 
@@ -236,13 +274,196 @@ def _fit(model, dataset, monitor, start: int, steps: int, per_epoch: int, verbos
     )
 
 
+# --------------------------------------------------------------------------------------------
+# The weight guard: nothing non-finite or exploded is ever saved as "last good"
+# --------------------------------------------------------------------------------------------
+
+# A trainable variable has exploded when some |w| > EXPLOSION_FACTOR x max(its initial max |w|, 1).
+# Adam moves a weight by at most about lr x (1 - beta1) / sqrt(1 - beta2) ~ 3.2 lr per update, so at
+# the papers' rates (<= 2e-4, <= 1e6 updates) no weight can drift by more than ~640: a growth past
+# 1000 means the run has diverged (lr 1e6 gets there in one update), even when the loss is finite.
+EXPLOSION_FACTOR = 1000.0
+
+
+def weight_bounds(model) -> list[tuple[tf.Variable, float]]:
+    """[(trainable variable, largest allowed |w|)] from the current (initial) weights."""
+    bounds = []
+    for variable in model.trainable_variables:
+        initial = float(tf.reduce_max(tf.abs(tf.cast(variable, tf.float32))).numpy()) if tf.size(variable) else 0.0
+        bounds.append((variable, EXPLOSION_FACTOR * max(initial, 1.0)))
+    return bounds
+
+
+def weights_problem(model, bounds: list[tuple[tf.Variable, float]]) -> str | None:
+    """None if every variable is finite and no trainable one exceeds its bound, else what is wrong.
+
+    Checks all variables of the model (weights, BN statistics) for NaN/Inf, and the trainable
+    ones against `bounds` (see EXPLOSION_FACTOR).
+    """
+    non_finite = [v.path for v in model.variables if "float" in str(v.dtype) and not bool(tf.reduce_all(tf.math.is_finite(v)).numpy())]
+    if non_finite:
+        shown = ", ".join(non_finite[:3]) + (f" and {len(non_finite) - 3} more" if len(non_finite) > 3 else "")
+        return f"{len(non_finite)} variable(s) became NaN/Inf ({shown})"
+    exploded = []
+    for variable, bound in bounds:
+        largest = float(tf.reduce_max(tf.abs(tf.cast(variable, tf.float32))).numpy()) if tf.size(variable) else 0.0
+        if largest > bound:
+            exploded.append((variable.path, largest, bound))
+    if exploded:
+        path, largest, bound = max(exploded, key=lambda item: item[1] / item[2])
+        return (
+            f"{len(exploded)} weight tensor(s) exploded (e.g. {path}: max |w| {largest:.3g} > {bound:.3g}, "
+            f"{EXPLOSION_FACTOR:g} x its initial size)"
+        )
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints: resume from the newest intact one
+# --------------------------------------------------------------------------------------------
+
+
+def _checkpoint_step(prefix: str) -> int:
+    match = re.search(r"-(\d+)$", prefix)
+    return int(match.group(1)) if match else -1
+
+
+def checkpoint_candidates(manager: tf.train.CheckpointManager) -> list[str]:
+    """Checkpoint prefixes, newest first: those of the `checkpoint` index and any ckpt-N on disk."""
+    found = set(manager.checkpoints)
+    found.update(path[: -len(".index")] for path in glob.glob(os.path.join(manager.directory, "ckpt-*.index")))
+    return sorted(found, key=_checkpoint_step, reverse=True)
+
+
+def restore_newest_intact(checkpoint: tf.train.Checkpoint, manager: tf.train.CheckpointManager) -> str | None:
+    """Restore the newest checkpoint that reads completely; returns its prefix (None: a new run).
+
+    A missing or corrupt newer checkpoint is skipped with a one-line warning.  If checkpoints
+    exist but none is intact, raises RuntimeError (the run is not silently restarted).
+    """
+    candidates = checkpoint_candidates(manager)
+    failures = []
+    for prefix in candidates:
+        try:
+            checkpoint.restore(prefix).assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError, OSError) as error:
+            reason = (getattr(error, "message", None) or str(error)).strip().splitlines()
+            failures.append(f"{prefix} ({'missing' if isinstance(error, tf.errors.NotFoundError) else 'unreadable'}: {reason[0][:160] if reason else type(error).__name__})")
+            continue
+        for failure in failures:
+            logging.warning("checkpoint %s; resuming from %s instead", failure, prefix)
+        return prefix
+    if candidates:
+        raise RuntimeError(
+            f"{manager.directory}: no intact checkpoint ({'; '.join(failures)}); move the folder away to start the run over"
+        )
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The run directory: one writer, config records per start, atomic generator.keras
+# --------------------------------------------------------------------------------------------
+
+
+def lock_run_dir(run_dir: str):
+    """Take the run directory's exclusive lock (fcntl.flock on run_dir/.lock); returns the open file.
+
+    The lock lives as long as the file is open; the kernel drops it when the process ends, even on
+    kill -9, so a killed run never leaves the folder stuck.  Raises RunDirInUse naming the holder.
+    """
+    path = os.path.join(run_dir, ".lock")
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown pid"
+        handle.close()
+        raise RunDirInUse(
+            f"{run_dir} is in use by another sr-train ({holder}); wait for it to end or stop it. The lock is {path}; "
+            "it is released when that process ends, even if it is killed"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {os.uname().nodename}, since {_utc_now()}\n")
+    handle.flush()
+    return handle
+
+
+def _utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write `text` to a temporary sibling of `path`, fsync it, then `os.replace` it into place."""
+    partial = f"{path}.partial-{os.getpid()}"
+    try:
+        with open(partial, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
+
+
+def write_config_record(run_dir: str, config: TrainConfig, start_step: int) -> str:
+    """Record the config of this start: configs/config-<step>-<UTC time>.json, and config.json
+    if the run has none yet (the original settings, never overwritten).  Returns the record path."""
+    text = config.to_json()
+    original = os.path.join(run_dir, "config.json")
+    if not os.path.exists(original):
+        atomic_write_text(original, text)
+    folder = os.path.join(run_dir, "configs")
+    os.makedirs(folder, exist_ok=True)
+    record = os.path.join(folder, f"config-{start_step:08d}-{_utc_now()}.json")
+    atomic_write_text(record, text)
+    return record
+
+
+def generator_is_readable(path: str) -> bool:
+    """True if `path` is a complete .keras archive (a zip whose members pass their CRC check)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            return "config.json" in names and archive.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return False
+
+
+def save_generator(generator: keras.Model, path: str) -> None:
+    """`generator.save(path)` through a temporary sibling and `os.replace` (never half-written)."""
+    partial = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial-{os.getpid()}.keras")
+    try:
+        generator.save(partial)
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
+
+
 def load_run_config(run_dir: str) -> dict:
-    """The config.json of an existing run directory, or {} for a new one."""
-    path = os.path.join(run_dir, "config.json")
+    """The config of an existing run directory's newest start (configs/), else its config.json,
+    or {} for a new run.  A corrupt file raises ValueError naming it."""
+    # config-<step>-<UTC time>.json: the newest start is the latest time (then the highest step).
+    records = sorted(glob.glob(os.path.join(run_dir, "configs", "config-*.json")), key=lambda p: (p.rsplit("-", 1)[-1], p))
+    path = records[-1] if records else os.path.join(run_dir, "config.json")
     if not os.path.isfile(path):
         return {}
-    with open(path) as handle:
-        values = json.load(handle)
+    try:
+        with open(path) as handle:
+            values = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); fix it or delete it "
+            "and give the settings as flags"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the run's config ({error})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object of config fields, got {type(values).__name__}")
     values["lr_milestones"] = tuple(values.get("lr_milestones", ()))
     return values
-

@@ -20,7 +20,8 @@ def run_export(*args):
 
 @pytest.fixture(scope="module")
 def keras_file(models, tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "generator.keras"
+    path = tmp_path_factory.mktemp("runs") / "my_rrdbnet" / "generator.keras"  # as sr-train writes it
+    path.parent.mkdir()
     models["rrdbnet"].save(path)
     return str(path)
 
@@ -30,7 +31,8 @@ def test_parse_size_and_default_name(models):
     for bad in ("0x4", "12x", "a", "3x-2"):
         with pytest.raises(ValueError, match="tflite_input"):
             parse_size(bad)
-    assert default_model_name("x/generator.keras", models["rrdbnet"]) == "rrdbnet"
+    assert default_model_name("runs/srgan/generator.keras", models["rrdbnet"]) == "srgan"  # the run folder
+    assert default_model_name("models/esrgan v2.keras", models["rrdbnet"]) == "esrgan_v2"  # the file name
     assert default_model_name("realesrgan-x4plus", models["rrdbnet"]) == "realesrgan-x4plus"
 
 
@@ -47,7 +49,7 @@ def test_saved_model_versions(keras_file, models, tmp_path):
 def test_tflite_fixed_size_file(keras_file, models, tmp_path):
     result = run_export(f"--model={keras_file}", "--format=tflite", f"--output={tmp_path}", "--tflite_input=12x10")
     assert result.returncode == 0, result.stderr
-    path = tmp_path / "rrdbnet_float32_12x10.tflite"
+    path = tmp_path / "my_rrdbnet_float32_12x10.tflite"  # named after the run folder
     assert path.is_file() and "ops: ADD, CONCATENATION, CONV_2D" in result.stderr
     image = np.random.default_rng(5).random((1, 12, 10, 3), dtype=np.float32)
     assert np.abs(export.run_tflite(str(path), image) - keras_float(models["rrdbnet"], image)).max() < 1e-4
