@@ -14,6 +14,8 @@ import struct
 
 import numpy as np
 
+from sr_keras.atomic_files import write_bytes_atomically
+
 # TensorFlow is imported where images are decoded or encoded, so that listing and header checks
 # (sr-upscale's argument checks) do not pay for it.
 
@@ -182,15 +184,7 @@ def write_png(path: str, image: np.ndarray) -> None:
     import tensorflow as tf
 
     content = tf.io.encode_png(np.asarray(image, dtype=np.uint8)).numpy()
-    partial = f"{path}.partial-{os.getpid()}"  # renamed into place: a killed run leaves no half-written PNG
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(content)
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise
+    write_bytes_atomically(path, content)  # a killed run leaves no half-written PNG
 
 
 def crop_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:

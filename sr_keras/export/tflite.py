@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from sr_keras.atomic_files import write_bytes_atomically
 from sr_keras.export.serving import IMAGE_KEY, SERVING_DEFAULT, make_serve
 
 TFLITE_QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
@@ -192,23 +193,8 @@ def export_tflite(model, path: str, overwrite: bool = False, **kwargs) -> str:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    atomic_write_bytes(path, content)
+    write_bytes_atomically(path, content)
     return path
-
-
-def atomic_write_bytes(path: str, content: bytes) -> None:
-    """Write `content` to a temporary file next to `path`, then `os.replace` it into place."""
-    partial = f"{path}.partial-{os.getpid()}"
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise
 
 
 @contextlib.contextmanager

@@ -36,6 +36,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from sr_keras.atomic_files import replaced_atomically, write_text_atomically
 from sr_keras.data import pipeline, sources
 from sr_keras.training import builders, distributed, hardware
 from sr_keras.training.config import TrainConfig
@@ -394,32 +395,17 @@ def _utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write `text` to a temporary sibling of `path`, fsync it, then `os.replace` it into place."""
-    partial = f"{path}.partial-{os.getpid()}"
-    try:
-        with open(partial, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise
-
-
 def write_config_record(run_dir: str, config: TrainConfig, start_step: int) -> str:
     """Record the config of this start: configs/config-<step>-<UTC time>.json, and config.json
     if the run has none yet (the original settings, never overwritten).  Returns the record path."""
     text = config.to_json()
     original = os.path.join(run_dir, "config.json")
     if not os.path.exists(original):
-        atomic_write_text(original, text)
+        write_text_atomically(original, text)
     folder = os.path.join(run_dir, "configs")
     os.makedirs(folder, exist_ok=True)
     record = os.path.join(folder, f"config-{start_step:08d}-{_utc_now()}.json")
-    atomic_write_text(record, text)
+    write_text_atomically(record, text)
     return record
 
 
@@ -435,14 +421,8 @@ def generator_is_readable(path: str) -> bool:
 
 def save_generator(generator: keras.Model, path: str) -> None:
     """`generator.save(path)` through a temporary sibling and `os.replace` (never half-written)."""
-    partial = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial-{os.getpid()}.keras")
-    try:
+    with replaced_atomically(path, suffix=".keras") as partial:
         generator.save(partial)
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise
 
 
 def load_run_config(run_dir: str) -> dict:
