@@ -231,3 +231,34 @@ class Stages:
         if self._current is not None:
             self.seconds[self._current] = round(self.clock() - self._since, 1)
             self._current = None
+
+
+def keras_callback(total_steps: int, label: str, min_interval: float = 10.0, note_keys: int = 2):
+    """A Keras callback reporting training updates as a `Progress` (unit "step").
+
+    The count is the optimizer's `iterations` (so a resumed run starts where it stopped, and
+    steps_per_execution > 1 counts right); the line ends with the first `note_keys` entries of
+    Keras' logs (the losses).  Pass it to `sr_keras.training.loop.train(..., callbacks=[...])`.
+    """
+    import keras
+
+    class _ProgressCallback(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = int(self.model.optimizer.iterations.numpy())
+            self.bar = Progress(total_steps - self.start, label, unit="step", min_interval=min_interval)
+
+        def on_train_batch_end(self, batch, logs=None):
+            done = int(self.model.optimizer.iterations.numpy()) - self.start
+            items = []
+            for key, value in (logs or {}).items():
+                try:
+                    items.append(f"{key} {float(value):.4g}")
+                except (TypeError, ValueError):
+                    continue
+            note = ", ".join(items[:note_keys])
+            self.bar.update(done - self.bar.done, note=note)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return _ProgressCallback()

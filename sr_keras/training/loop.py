@@ -147,8 +147,10 @@ def _preview_pair(validation_pairs, train_batch, scale, size=48):
     return lr[:1], hr[:1]
 
 
-def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbose: int = 1) -> keras.Model:
+def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbose: int = 1, callbacks=()) -> keras.Model:
     """Train (or resume) the run in `run_dir`; returns the training model.
+
+    callbacks: more Keras callbacks for `fit` (e.g. `sr_keras.programs.progress.keras_callback`).
 
     Raises TrainingDiverged when a loss becomes NaN/Inf (the last good checkpoint stays intact).
     `perceptual_weights` overrides config.perceptual_weights (None = random VGG, for tests only).
@@ -192,7 +194,7 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
         steps_per_epoch=per_epoch,
         initial_epoch=start // per_epoch,
         epochs=start // per_epoch + math.ceil((config.steps - start) / per_epoch),
-        callbacks=[monitor],
+        callbacks=[monitor, *callbacks],
         verbose=verbose,
     )
     if monitor.diverged_at is not None:
