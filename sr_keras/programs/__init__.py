@@ -16,6 +16,7 @@ Every program ends in `run_program(main)`, which gives it the same behaviour:
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 
@@ -92,6 +93,8 @@ def flag_help(flag) -> str:
     enum_values = getattr(flag.parser, "enum_values", None)
     if enum_values and text.startswith(f"<{'|'.join(enum_values)}>: "):  # absl prefixes enum help with the values
         text = text[len(f"<{'|'.join(enum_values)}>: ") :]
+    # absl appends this to a multi flag's help; the value syntax already says "(repeatable)".
+    text = re.sub(r";\s*repeat this option to specify a list of values$", "", text)
     text += f" ({', '.join(bounds)})" if bounds else ""
     body = "\n".join(
         textwrap.fill(paragraph, WIDTH, initial_indent="      ", subsequent_indent="      ")

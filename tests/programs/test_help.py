@@ -32,6 +32,7 @@ REQUIRED = {
     "sr-interpolate": {"psnr_model", "gan_model"},
     "sr-import-pytorch": {"checkpoint", "output"},
     "sr-demo": set(),
+    "python -m sr_keras.reports": {"run_dir"},
 }
 
 
@@ -58,9 +59,13 @@ def parse_flags_section(text: str) -> dict[str, tuple[str, str]]:
     return entries
 
 
-@pytest.mark.parametrize("name", sorted(console_scripts()))
+# Programs run as modules, not console scripts.
+MODULE_PROGRAMS = {"python -m sr_keras.reports": "sr_keras.reports:run"}
+
+
+@pytest.mark.parametrize("name", sorted(console_scripts()) + sorted(MODULE_PROGRAMS))
 def test_help(name):
-    result = run_help(name, console_scripts()[name], "--help")
+    result = run_help(name, {**console_scripts(), **MODULE_PROGRAMS}[name], "--help")
     assert result.returncode == 0, result.stderr
     text = result.stdout
     intro = text.split("\nFlags (", 1)[0]
