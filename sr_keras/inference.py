@@ -1,20 +1,14 @@
-"""Upscaling images with a model named by one string: the Python API behind sr-eval and sr-upscale.
+"""Upscaling images: the `Upscaler` behind sr-eval and sr-upscale, and tiling.
 
-A model spec is one of
-  * ``bicubic``                     MATLAB bicubic interpolation (the papers' baseline);
-  * a shipped name                  e.g. ``realesrgan-x4plus`` (see `sr_keras.weights.pretrained`);
-  * ``PATH.keras``                  a whole Keras model saved by sr-train / model.save;
-  * ``PATH.weights.h5``             bare weights of an RRDBNet or SRResNet (e.g. written by
-                                    ``python -m sr_keras.weights.pytorch``): the architecture and its
-                                    hyper-parameters are inferred from the file (`sr_keras.weights.keras_h5`);
-  * a SavedModel directory          exported by sr-export (its ``serve_float`` signature).
+Models are named by one string (a spec: bicubic, a shipped name, .keras, .weights.h5, a SavedModel
+or its base dir, an sr-train run dir) resolved by THE model loader, `sr_keras.loader`;
+`load_upscaler` here is that loader's function.
 Every upscaler maps uint8 RGB [H, W, 3] to float32 [0, 1] RGB [sH, sW, 3] (not yet rounded).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Callable
 
 import numpy as np
@@ -128,36 +122,8 @@ def model_scale(model) -> int:
     return int(probe.shape[1]) // 16
 
 
-def load_upscaler(spec: str, scale: int = 4) -> Upscaler:
-    """Resolve a model spec (see the module docstring); `scale` is used only by ``bicubic``."""
-    if spec == "bicubic":
-        return bicubic_upscaler(scale)
-    if spec.endswith(".keras"):
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f"{spec}: no such model file")
-        import keras
+def load_upscaler(spec, scale: int = 4) -> Upscaler:
+    """The upscaler of a model spec: `sr_keras.loader.load_upscaler` (see there)."""
+    from sr_keras import loader
 
-        import sr_keras.archs  # noqa: F401  (registers the custom layers and models)
-
-        return keras_upscaler(keras.saving.load_model(spec, compile=False), os.path.basename(spec))
-    if spec.endswith(".weights.h5"):
-        from sr_keras.weights.keras_h5 import model_from_weights
-
-        return keras_upscaler(model_from_weights(spec), os.path.basename(spec))
-    if os.path.isdir(spec) and os.path.isfile(os.path.join(spec, "saved_model.pb")):
-        loaded = tf.saved_model.load(spec)
-        if "serve_float" not in loaded.signatures:
-            raise ValueError(f"{spec}: SavedModel has no 'serve_float' signature (found {list(loaded.signatures)})")
-        signature = loaded.signatures["serve_float"]
-        probe = signature(tf.zeros([1, 8, 8, 3]))
-        output_key = next(iter(probe))
-        run = lambda x: signature(tf.constant(x))[output_key].numpy()  # noqa: E731
-        return Upscaler(os.path.basename(os.path.normpath(spec)), int(probe[output_key].shape[1]) // 8, run)
-    from sr_keras.weights import pretrained
-
-    if spec in pretrained.SHIPPED_MODELS:
-        return keras_upscaler(pretrained.load_pretrained(spec), spec)
-    raise ValueError(
-        f"unknown model {spec!r}: expected 'bicubic', a shipped name ({', '.join(sorted(pretrained.SHIPPED_MODELS))}), "
-        "a .keras file, a .weights.h5 file or a SavedModel directory"
-    )
+    return loader.load_upscaler(spec, scale)

@@ -12,12 +12,9 @@ states) are not blended and are taken from the nearer endpoint.  The blend is co
 and cast back to each weight's dtype; alpha = 0 and alpha = 1 return the endpoint's arrays
 unchanged, so the interpolated network reproduces that endpoint bit for bit.
 
-A model is given as a `keras.Model` or as a spec string (see `load_model`):
-  * ``PATH.keras``         a whole saved Keras model (sr-train writes RUN_DIR/generator.keras);
-  * ``PATH.weights.h5``    bare RRDBNet / SRResNet weights (architecture inferred from the file);
-  * ``RUN_DIR``            an sr-train run directory: the generator of its latest checkpoint,
-                           built from the run's config.json;
-  * a shipped model name   e.g. ``realesrgan-x4plus`` (see `sr_keras.weights.pretrained`).
+A model is given as a `keras.Model` or as a spec string resolved by THE model loader
+(`sr_keras.loader.load_generator`): a ``.keras`` file, a ``.weights.h5`` file, an sr-train run
+directory (its latest checkpoint) or a shipped model name (e.g. ``realesrgan-x4plus``).
 """
 
 from __future__ import annotations
@@ -27,45 +24,12 @@ import os
 import keras
 import numpy as np
 
+
 def load_model(spec) -> keras.Model:
-    """A generator from a `keras.Model` (returned as is) or a spec string (see the module docstring)."""
-    if isinstance(spec, keras.Model):
-        return spec
-    spec = os.fspath(spec)
-    if spec.endswith(".keras"):
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f"{spec}: no such model file")
-        import sr_keras.archs  # noqa: F401  (registers the custom layers and models)
+    """A generator from a `keras.Model` (returned as is) or a spec: `sr_keras.loader.load_generator`."""
+    from sr_keras import loader
 
-        return keras.saving.load_model(spec, compile=False)
-    if spec.endswith(".weights.h5"):
-        from sr_keras.weights.keras_h5 import model_from_weights
-
-        return model_from_weights(spec)
-    if os.path.isdir(spec):
-        return _load_run_generator(spec)
-    from sr_keras.weights import pretrained
-
-    if spec in pretrained.SHIPPED_MODELS:
-        return pretrained.load_pretrained(spec)
-    if not os.path.exists(spec):
-        raise FileNotFoundError(f"{spec}: no such model file or run directory")
-    raise ValueError(f"{spec}: expected a .keras file, a .weights.h5 file, an sr-train run directory or a shipped model name")
-
-
-def _load_run_generator(run_dir: str) -> keras.Model:
-    """The generator of an sr-train run directory (config.json + latest checkpoint)."""
-    from sr_keras.training import builders
-    from sr_keras.training.config import from_dict
-    from sr_keras.training.loop import load_run_config
-
-    values = load_run_config(run_dir)
-    if not values:
-        raise FileNotFoundError(f"{run_dir}: not an sr-train run directory (no config.json)")
-    config = from_dict(values, source=os.path.join(run_dir, "config.json"))
-    generator = builders.build_generator(config)
-    builders.load_generator_weights(generator, run_dir)
-    return generator
+    return loader.load_generator(spec)
 
 
 def _label(model: keras.Model, spec) -> str:
@@ -74,57 +38,13 @@ def _label(model: keras.Model, spec) -> str:
     return f"{os.fspath(spec)} ({type(model).__name__})"
 
 
-def _architecture_config(model: keras.Model) -> dict | None:
-    try:
-        config = dict(model.get_config())
-    except NotImplementedError:
-        return None
-    config.pop("name", None)  # a name is not architecture
-    return config
-
-
-def _first_difference(a, b, path: str = "") -> str | None:
-    """The first place where two (nested) configs differ, as 'key: A vs B', or None."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [k for k in b if k not in a]:
-            where = f"{path}.{key}" if path else str(key)
-            if key not in a or key not in b:
-                return f"config key {where!r}: {a.get(key, '<missing>')!r} vs {b.get(key, '<missing>')!r}"
-            found = _first_difference(a[key], b[key], where)
-            if found:
-                return found
-        return None
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        for index, (x, y) in enumerate(zip(a, b)):
-            found = _first_difference(x, y, f"{path}[{index}]")
-            if found:
-                return found
-        if len(a) != len(b):
-            return f"config key {path!r}: {len(a)} vs {len(b)} entries"
-        return None
-    if a != b:
-        return f"config key {path!r}: {a!r} vs {b!r}"
-    return None
-
-
 def check_compatible(psnr_model: keras.Model, gan_model: keras.Model, psnr_spec=None, gan_spec=None) -> None:
     """Raise ValueError naming both models and the first difference unless they share an architecture."""
-    prefix = f"cannot interpolate {_label(psnr_model, psnr_spec)} and {_label(gan_model, gan_spec)}: "
-    if type(psnr_model) is not type(gan_model):
-        raise ValueError(prefix + f"different model classes {type(psnr_model).__name__} vs {type(gan_model).__name__}")
-    config_a, config_b = _architecture_config(psnr_model), _architecture_config(gan_model)
-    if config_a is not None and config_b is not None:
-        difference = _first_difference(config_a, config_b)
-        if difference:
-            raise ValueError(prefix + f"architectures differ at {difference}")
-    weights_a, weights_b = psnr_model.weights, gan_model.weights
-    for index, (a, b) in enumerate(zip(weights_a, weights_b)):
-        if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
-            raise ValueError(
-                prefix + f"weight {index} differs: {a.path} {tuple(a.shape)} {a.dtype} vs {b.path} {tuple(b.shape)} {b.dtype}"
-            )
-    if len(weights_a) != len(weights_b):
-        raise ValueError(prefix + f"different numbers of weights ({len(weights_a)} vs {len(weights_b)})")
+    from sr_keras.loader import architecture_difference
+
+    difference = architecture_difference(psnr_model, gan_model)
+    if difference:
+        raise ValueError(f"cannot interpolate {_label(psnr_model, psnr_spec)} and {_label(gan_model, gan_spec)}: {difference}")
 
 
 def check_alpha(alpha) -> float:

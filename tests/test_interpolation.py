@@ -118,7 +118,7 @@ def test_models_load_from_keras_files_and_run_directories(tmp_path, pair):
     assert all(np.array_equal(w, e) for w, e in zip(weights, gan.get_weights()))
     with pytest.raises(FileNotFoundError, match="nope.keras"):
         interpolation.load_model(str(tmp_path / "nope.keras"))
-    with pytest.raises(FileNotFoundError, match="not an sr-train run directory"):
+    with pytest.raises(ValueError, match="neither a SavedModel .* nor an sr-train run dir"):
         interpolation.load_model(str(tmp_path))
 
 

@@ -4,12 +4,20 @@ conv 9x9 F + PReLU -> B x [conv 3x3 F, BN, PReLU, conv 3x3 F, BN, + block input]
 -> conv 3x3 F, BN, + output of the first conv -> log2(scale) x [conv 3x3 4F, pixel shuffle x2,
 PReLU] -> conv 9x9 3.
 
-Input: float32 RGB [N, H, W, 3] in [0, 1], any H, W.  Output: [N, sH, sW, 3] in [0, 1]; the last
-conv is linear (no tanh, not clipped).  The paper scales HR targets to [-1, 1]; training on
-[0, 1] targets multiplies the MSE by 1/4, which Adam's step is invariant to.
+Input: float32 RGB [N, H, W, 3] in [0, 1], any H, W.  Output: [N, sH, sW, 3] in [0, 1]; by
+default the last conv is linear (not clipped; `tanh_output` maps a tanh by (x + 1) / 2 instead).
+The paper scales HR targets to [-1, 1], so its MSE is 4x that of [0, 1] images.  Adam's step is
+invariant to that factor only when the MSE is the whole loss (SRResNet-MSE); in a weighted sum
+(SRGAN-MSE: MSE + 1e-3 * adversarial) it sets the balance, so the pixel loss takes the range as an
+option (TrainConfig.pixel_range, losses/pixel.py).
 PReLU has one slope per channel, shared over space, so any input size works.
 BN uses batch statistics when training and moving statistics at inference; it is
 `synchronized` so that under tf.distribute the batch statistics are those of the global batch.
+
+Options for generators trained elsewhere (e.g. krasserm's Keras 2 SRGAN, `sr_keras.weights.krasserm`):
+  * tanh_output=True: the last conv is followed by tanh, a [-1, 1] output, mapped to [0, 1] by
+    (x + 1) / 2 (layer `output_to_unit`), so the model's output range stays [0, 1];
+  * batch_norm_epsilon: the BN epsilon (default 1e-5, PyTorch's; Keras 2 / tf.keras used 1e-3).
 """
 
 from __future__ import annotations
@@ -21,9 +29,12 @@ import keras
 from sr_keras.archs.layers import PixelShuffle
 
 
-def _batch_norm(name: str) -> keras.layers.BatchNormalization:
+DEFAULT_BATCH_NORM_EPSILON = 1e-5  # PyTorch's BatchNorm2d default
+
+
+def _batch_norm(name: str, epsilon: float = DEFAULT_BATCH_NORM_EPSILON) -> keras.layers.BatchNormalization:
     # PyTorch's BatchNorm2d defaults (momentum 0.1 there = 0.9 here, eps 1e-5).
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=epsilon, synchronized=True, name=name)
 
 
 def _prelu(name: str) -> keras.layers.PReLU:
@@ -44,12 +55,27 @@ class SRResNet(keras.Model):
 
     batch_norm=False removes every BN layer (ESRGAN's ablation, Fig. 8 column 2); the BN
     positions become identity layers so that the layer names stay those of the BN model.
+    batch_norm_epsilon is BN's epsilon; tanh_output=True ends in (tanh(conv_last) + 1) / 2
+    (see the module docstring).  Both are for imported generators; the defaults are the
+    project's own.
     """
 
-    def __init__(self, num_blocks: int = 16, num_features: int = 64, scale: int = 4, batch_norm: bool = True, **kwargs):
+    def __init__(
+        self,
+        num_blocks: int = 16,
+        num_features: int = 64,
+        scale: int = 4,
+        batch_norm: bool = True,
+        batch_norm_epsilon: float = DEFAULT_BATCH_NORM_EPSILON,
+        tanh_output: bool = False,
+        **kwargs,
+    ):
         steps = upsampling_steps(scale)
         f = num_features
-        norm = _batch_norm if batch_norm else (lambda name: keras.layers.Identity(name=name))
+        if batch_norm:
+            norm = lambda name: _batch_norm(name, batch_norm_epsilon)  # noqa: E731
+        else:
+            norm = lambda name: keras.layers.Identity(name=name)  # noqa: E731
         inputs = keras.Input(shape=(None, None, 3), name="lr")
         x = keras.layers.Conv2D(f, 9, padding="same", name="conv_first")(inputs)
         x = skip = _prelu("prelu_first")(x)
@@ -67,17 +93,26 @@ class SRResNet(keras.Model):
             x = keras.layers.Conv2D(4 * f, 3, padding="same", name=f"upsample_{i}_conv")(x)
             x = PixelShuffle(2, name=f"upsample_{i}_shuffle")(x)
             x = _prelu(f"upsample_{i}_prelu")(x)
-        outputs = keras.layers.Conv2D(3, 9, padding="same", name="conv_last")(x)
+        outputs = keras.layers.Conv2D(3, 9, padding="same", activation="tanh" if tanh_output else None, name="conv_last")(x)
+        if tanh_output:  # [-1, 1] -> [0, 1]
+            outputs = keras.layers.Rescaling(0.5, offset=0.5, name="output_to_unit")(outputs)
         super().__init__(inputs=inputs, outputs=outputs, name=kwargs.pop("name", "srresnet"), **kwargs)
         self.num_blocks = num_blocks
         self.num_features = num_features
         self.scale = scale
         self.batch_norm = batch_norm
+        self.batch_norm_epsilon = float(batch_norm_epsilon)
+        self.tanh_output = bool(tanh_output)
 
     def get_config(self):
         config = {"num_blocks": self.num_blocks, "num_features": self.num_features, "scale": self.scale, "name": self.name}
-        if not self.batch_norm:  # only when off, so configs saved before the option still compare equal
+        # Options only when not the default, so configs saved before them still compare equal.
+        if not self.batch_norm:
             config["batch_norm"] = False
+        if self.batch_norm_epsilon != DEFAULT_BATCH_NORM_EPSILON:
+            config["batch_norm_epsilon"] = self.batch_norm_epsilon
+        if self.tanh_output:
+            config["tanh_output"] = True
         return config
 
     @classmethod

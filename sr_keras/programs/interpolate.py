@@ -28,8 +28,10 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """Define this program's absl flags (at start-up, not import: programs share flag names)."""
-    flags.DEFINE_string("psnr_model", None, "The PSNR-oriented generator: .keras, .weights.h5 or sr-train run dir.", required=True)
-    flags.DEFINE_string("gan_model", None, "The GAN generator (same architecture): .keras, .weights.h5 or run dir.", required=True)
+    from sr_keras.loader import model_help
+
+    flags.DEFINE_string("psnr_model", None, "The PSNR-oriented generator. " + model_help(keras_only=True), required=True)
+    flags.DEFINE_string("gan_model", None, "The GAN generator (same architecture). " + model_help(keras_only=True), required=True)
     flags.DEFINE_float("alpha", 0.8, "Interpolation weight of the GAN model for --output, in [0, 1].")
     flags.DEFINE_string("output", None, "Write the interpolated generator to this .keras file.")
     flags.DEFINE_string("sweep_image", None, "Image for the alpha sweep figure (an HR image unless --nosweep_hr).")

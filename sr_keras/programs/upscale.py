@@ -26,10 +26,9 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """Define this program's absl flags (at start-up, not import: programs share flag names)."""
-    flags.DEFINE_string(
-        "model", None, "bicubic, a shipped name (realesrgan-x4plus, realesrgan-x4plus-anime), a .keras file, "
-        "an RRDBNet/SRResNet .weights.h5 file or a SavedModel dir.", required=True
-    )
+    from sr_keras.loader import model_help
+
+    flags.DEFINE_string("model", None, model_help(), required=True)
     flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
     flags.DEFINE_string("output", None, "Output PNG file (for one input file) or folder.", required=True)
     flags.DEFINE_integer("scale", 4, "Scale for --model=bicubic (models carry their own).")
@@ -88,7 +87,7 @@ def main(argv):
     from keras.utils import Progbar
 
     from sr_keras.data.images import list_images, write_png
-    from sr_keras.inference import load_upscaler
+    from sr_keras.loader import load_upscaler
 
     upscaler = load_upscaler(FLAGS.model, FLAGS.scale)
     upscaler.tile = FLAGS.tile

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import functools
 
 import keras
 import tensorflow as tf
@@ -64,7 +64,7 @@ def build_content_loss(config: TrainConfig, perceptual_weights=None) -> ContentL
             network=config.perceptual_network,
             weights=config.perceptual_weights if perceptual_weights == "config" else perceptual_weights,
         )
-    pixel_loss = {"mse": pixel.mse, "l1": pixel.l1}[config.pixel_loss]
+    pixel_loss = functools.partial({"mse": pixel.mse, "l1": pixel.l1}[config.pixel_loss], value_range=pixel.parse_value_range(config.pixel_range))
     return ContentLoss(pixel_loss, config.pixel_weight, perceptual_loss, config.perceptual_weight)
 
 
@@ -105,23 +105,12 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
 
 
 def load_generator_weights(generator: keras.Model, source: str) -> None:
-    """Initialise G from a run directory (its latest checkpoint), a .keras file or a .weights.h5."""
-    if os.path.isdir(source):
-        latest = tf.train.latest_checkpoint(os.path.join(source, "checkpoints"))
-        if latest is None:
-            raise FileNotFoundError(f"{source}: no checkpoint in {os.path.join(source, 'checkpoints')}")
-        tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
-    elif source.endswith(".weights.h5"):
-        generator.load_weights(source)
-    elif source.endswith(".keras"):
-        import sr_keras.archs  # noqa: F401  (registers custom objects)
+    """Initialise G from any Keras model spec (a run dir's latest checkpoint, a .keras or .weights.h5
+    file, a shipped name) with `sr_keras.loader.init_generator_weights`: a source whose architecture
+    differs from G's is refused (ValueError), never half loaded."""
+    from sr_keras import loader
 
-        trained = keras.saving.load_model(source, compile=False)
-        if trained.get_config() != generator.get_config():
-            raise ValueError(f"{source}: generator config {trained.get_config()} differs from {generator.get_config()}")
-        generator.set_weights(trained.get_weights())
-    else:
-        raise ValueError(f"{source}: init_generator must be a run directory, a .keras or a .weights.h5 file")
+    loader.init_generator_weights(generator, source)
 
 
 def build_training_model(config: TrainConfig, perceptual_weights="config") -> SRModel:

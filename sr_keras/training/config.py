@@ -104,6 +104,7 @@ class TrainConfig:
     # --- content losses ----------------------------------------------------------------------
     pixel_loss: str = "mse"  # mse | l1
     pixel_weight: float = 1.0  # 0 disables
+    pixel_range: str = "[0, 1]"  # "[low, high]" the pixel loss maps images to: [0, 1] (BasicSR/ESRGAN) | [-1, 1] (SRGAN paper: MSE x4); not used by the VGG term
     perceptual_layer: str = ""  # "" (none) | block2_conv2 (VGG22) | block5_conv4 (VGG54) | any VGG layer
     perceptual_before_activation: bool = False  # ESRGAN: conv5_4 before ReLU
     perceptual_criterion: str = "mse"  # mse (SRGAN) | l1 (ESRGAN)
@@ -116,6 +117,7 @@ class TrainConfig:
     data_dir: str = ""  # TFDS data_dir
     val_data: str = ""  # held-out source for validation PSNR/SSIM ("" = none)
     crop_size: int = 96  # HR crop side in pixels (SRGAN 96, ESRGAN 128)
+    augment: bool = True  # same random flip + 90-degree rotation of each LR/HR pair (ESRGAN); false = plain crops (SRGAN)
     batch_size: int = 16  # global batch, split over replicas
     seed: int = 0
     # --- optimisation ------------------------------------------------------------------------

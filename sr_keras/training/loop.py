@@ -180,7 +180,7 @@ def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbos
         return model
 
     images = sources.load_source(config.data, config.data_dir or None)
-    dataset = pipeline.training_dataset(images, config.crop_size, config.scale, config.batch_size, config.seed, start_batch=start)
+    dataset = pipeline.training_dataset(images, config.crop_size, config.scale, config.batch_size, config.seed, start_batch=start, augment=config.augment)
     validation_pairs = pipeline.evaluation_pairs(sources.load_source(config.val_data), config.scale) if config.val_data else []
     validation = pipeline.validation_dataset(validation_pairs) if validation_pairs else None
     preview = _preview_pair(validation_pairs, next(iter(dataset.take(1))) if not validation_pairs else None, config.scale)

@@ -3,13 +3,9 @@
 A `.weights.h5` written by `model.save_weights` holds no architecture: Keras 3 stores one group
 per layer, named after the layer *class* in model order (`layers/conv2d`, `layers/conv2d_1`, ...,
 `layers/scaled_residual_7`, `layers/p_re_lu`), with the variables under `vars/0`, `vars/1`.
-The generator is recognised from those groups and its hyper-parameters from the kernel shapes:
-
-  RRDBNet   (has scaled_residual groups)  convolutions: conv_first, 15 per block, conv_body,
-            one per x2 upsampling (= up_sampling2d groups), conv_hr, conv_last;
-            num_features = conv_first's outputs, growth = the first dense conv's outputs.
-  SRResNet  (has p_re_lu / pixel_shuffle)  convolutions: conv_first (9x9), 2 per block,
-            conv_body, one per x2 upsampling (= pixel_shuffle groups), conv_last.
+The generator is recognised from those groups (RRDBNet: scaled_residual groups, with one
+up_sampling2d group per x2 upsampling; SRResNet: p_re_lu and pixel_shuffle groups) and its
+hyper-parameters from the kernel shapes (`sr_keras.weights.shapes`).
 
 The model is then built and `load_weights` checks every variable's shape.  Files from other
 architectures are refused; save those with `model.save("x.keras")`, which keeps the architecture.
@@ -19,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+
+from sr_keras.weights import shapes
 
 
 def _groups(path: str) -> dict[str, list]:
@@ -56,26 +54,10 @@ def architecture_from_weights(path: str | os.PathLike) -> tuple[str, dict[str, i
     path = os.fspath(path)
     groups = _groups(path)
     kernels = groups["__kernels__"]
-    n = len(kernels)
     if groups.get("scaled_residual"):
-        steps = len(groups.get("up_sampling2d", []))
-        blocks, rest = divmod(n - 4 - steps, 15)
-        if rest or blocks < 1 or steps not in (1, 2, 3):
-            raise ValueError(f"{path}: {n} convolutions and {steps} upsamplings do not make an RRDBNet")
-        return "RRDBNet", {
-            "num_blocks": blocks,
-            "num_features": kernels[0][3],
-            "growth": kernels[1][3],
-            "scale": 2**steps,
-            "in_channels": kernels[0][2],
-            "out_channels": kernels[-1][3],
-        }
+        return "RRDBNet", shapes.rrdbnet_hyperparameters(kernels, len(groups.get("up_sampling2d", [])), path)
     if groups.get("p_re_lu") and groups.get("pixel_shuffle"):
-        steps = len(groups["pixel_shuffle"])
-        blocks, rest = divmod(n - 3 - steps, 2)
-        if rest or blocks < 1 or steps not in (1, 2, 3):
-            raise ValueError(f"{path}: {n} convolutions and {steps} pixel shuffles do not make an SRResNet")
-        return "SRResNet", {"num_blocks": blocks, "num_features": kernels[0][3], "scale": 2**steps}
+        return "SRResNet", shapes.srresnet_hyperparameters(kernels, path)
     raise ValueError(
         f"{path}: cannot tell the architecture from this .weights.h5 (neither an RRDBNet nor an SRResNet); "
         "save the whole model with model.save('model.keras') instead"

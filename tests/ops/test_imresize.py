@@ -120,6 +120,16 @@ def test_tf_face_with_dynamic_shape_inside_tf_data():
         np.testing.assert_allclose(out, imresize(image, 0.5), atol=1e-5)
 
 
+def test_tf_face_in_float64_matches_numpy_to_float64_precision():
+    # The whole-image LR of the training pipeline is made this way so its 8-bit rounding equals numpy's.
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (37, 52, 3)).astype(np.float64) / 255.0
+    dataset = tf.data.Dataset.from_generator(lambda: iter([image]), output_signature=tf.TensorSpec([None, None, 3], tf.float64))
+    (out,) = list(dataset.map(lambda x: imresize_tf(x, 0.25, dtype=tf.float64)).as_numpy_iterator())
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, imresize(image, 0.25), atol=1e-13)
+
+
 def test_bad_arguments_are_rejected():
     with pytest.raises(ValueError, match="exactly one"):
         imresize(np.zeros((4, 4)))

@@ -107,3 +107,39 @@ def test_ablation_baseline_is_srgan_and_last_column_is_esrgan():
     assert (first.crop_size, first.discriminator, first.adversarial_weight, first.pixel_weight) == (128, "vgg_style", 5e-3, 1e-2)
     last = _fields(os.path.join(ABLATION, ABLATION_COLUMNS[-1][0]))
     assert last == _fields(os.path.join(EXPERIMENTS, "esrgan_gan.toml"))
+
+
+SRGAN_FILES = ["srresnet_mse.toml", "srgan_mse.toml", "srgan_vgg22.toml", "srgan_vgg54.toml"]
+ESRGAN_FILES = ["esrgan_psnr.toml", "esrgan_gan.toml"] + [os.path.join("ablation", name) for name, _ in ABLATION_COLUMNS]
+
+
+def test_augmentation_as_each_paper_does():
+    # SRGAN: random 96 px crops only.  ESRGAN (BasicSR use_flip/use_rot), and Fig. 8 which is
+    # trained in ESRGAN's setting: flips and 90-degree rotations.
+    assert sorted(SRGAN_FILES + ESRGAN_FILES) == sorted(os.path.relpath(p, EXPERIMENTS) for p in all_experiment_files())
+    for name in SRGAN_FILES:
+        assert load(os.path.join(EXPERIMENTS, name)).augment is False, name
+    for name in ESRGAN_FILES:
+        assert load(os.path.join(EXPERIMENTS, name)).augment is True, name
+
+
+def test_srgan_mse_content_loss_is_the_papers_mse_on_minus_one_to_one():
+    """SRGAN's MSE is on HR targets in [-1, 1]: 4x the [0, 1] MSE, so 1e-3 * adversarial weighs
+    against it as in the paper.  Hand value: HR 0.25 -> -0.5, SR 0.75 -> 0.5 on [-1, 1]; error 1,
+    MSE 1.0 (on [0, 1] it would be 0.25).  ESRGAN's L1 stays on [0, 1] (BasicSR): |0.25 - 0.75| = 0.5."""
+    import numpy as np
+
+    from sr_keras.training import builders
+
+    hr = np.full((2, 8, 8, 3), 0.25, np.float32)
+    sr = np.full((2, 8, 8, 3), 0.75, np.float32)
+    srgan_mse = load(os.path.join(EXPERIMENTS, "srgan_mse.toml"))
+    assert srgan_mse.adversarial_weight == 1e-3
+    assert float(builders.build_content_loss(srgan_mse)(hr, sr)["pixel_loss"]) == pytest.approx(1.0)
+    srresnet = load(os.path.join(EXPERIMENTS, "srresnet_mse.toml"))
+    assert float(builders.build_content_loss(srresnet)(hr, sr)["pixel_loss"]) == pytest.approx(1.0)
+    esrgan = load(os.path.join(EXPERIMENTS, "esrgan_psnr.toml"))
+    assert float(builders.build_content_loss(esrgan)(hr, sr)["pixel_loss"]) == pytest.approx(0.5)
+    # The VGG configs have no pixel term for the range to act on.
+    for name in ("srgan_vgg22.toml", "srgan_vgg54.toml"):
+        assert load(os.path.join(EXPERIMENTS, name)).pixel_weight == 0

@@ -75,6 +75,20 @@ def test_srgan_losses_match_hand_formulas(srgan):
     assert float(d_logs["d_loss"]) == pytest.approx(expected_d, rel=1e-4)
 
 
+def test_srgan_mse_step_weighs_the_minus_one_to_one_mse_against_the_adversarial_loss(make_config):
+    # SRGAN-MSE as the paper: G loss = MSE of HR and SR mapped to [-1, 1] (= 4x the [0, 1] MSE) + 1e-3 * -log D(G(LR)).
+    config = make_config(gan="standard", discriminator="srgan", pixel_range="[-1, 1]", jit_compile=False)
+    model = builders.build_training_model(config)
+    lr, hr = batch(config, seed=6)
+    sr = model.generate(lr, training=True).numpy()
+    fake = model._discriminate_statelessly(tf.constant(sr)).numpy().ravel()
+    expected_pixel = np.mean(((2 * hr.numpy() - 1) - (2 * sr - 1)) ** 2)
+    expected_adv = 1e-3 * np.mean(softplus(-fake))
+    _, g_logs = model.generator_step(lr, hr)
+    assert float(g_logs["pixel_loss"]) == pytest.approx(expected_pixel, rel=1e-4)
+    assert float(g_logs["g_loss"]) == pytest.approx(expected_pixel + expected_adv, rel=1e-4)
+
+
 def test_psnr_model_step_reports_mse_and_moves_only_the_generator(make_config):
     config = make_config(jit_compile=True)
     model = builders.build_training_model(config)

@@ -94,7 +94,7 @@ def test_not_an_rrdbnet(tmp_path):
     layers = [ncnn.NcnnLayer("Input", "in", [], ["data"], {}, 0), ncnn.NcnnLayer("Convolution", "c", ["data"], ["out"], {0: 3, 1: 3, 5: 0, 6: 81}, 0)]
     (tmp_path / "one.param").write_text(ncnn.format_param(ncnn.NcnnModel(layers, 2, "")))
     (tmp_path / "one.bin").write_bytes(ncnn.encode_blob(np.zeros(81)))
-    with pytest.raises(ValueError, match=r"one\.param: 1 convolutions and 0 Interp layers is not an RRDBNet"):
+    with pytest.raises(ValueError, match=r"one\.param: 1 convolutions and 0 upsamplings is not an RRDBNet"):
         rrdbnet_from_ncnn(tmp_path / "one.param")
 
 
