@@ -234,6 +234,7 @@ def train_configs(settings: Settings, train_dir: str, held_dir: str, psnr_genera
             data=train_dir,
             val_data=held_dir,
             crop_size=settings.crop_size,
+            augment=False,  # the SRGAN paper's random crops only (experiments/srresnet_mse.toml, srgan_mse.toml)
             batch_size=settings.batch_size,
             seed=settings.seed,
             steps=steps,
@@ -252,11 +253,14 @@ def train_configs(settings: Settings, train_dir: str, held_dir: str, psnr_genera
         gan="none",
         pixel_loss="mse",
         pixel_weight=1.0,
+        pixel_range="[-1, 1]",  # the paper's MSE on [-1, 1] targets, as experiments/srresnet_mse.toml
         learning_rate=settings.learning_rate,
         lr_milestones=(settings.psnr_decay_step,),  # a high rate to get going, then x0.1
         lr_gamma=0.1,
     )
-    content = {"pixel_loss": "mse", "pixel_weight": 1.0}
+    # SRGAN-MSE as experiments/srgan_mse.toml: the MSE on [-1, 1] targets (4x the [0, 1] MSE) against
+    # the 1e-3 adversarial term, the paper's balance.
+    content = {"pixel_loss": "mse", "pixel_weight": 1.0, "pixel_range": "[-1, 1]"}
     if settings.content == "hed":
         content = {
             "pixel_weight": 0.0,
@@ -370,13 +374,14 @@ def procedure(settings: Settings, training: list[str], minutes: dict[str, float]
     """The report's "What was done" items, from the settings."""
     s = settings
     content = (
-        "pixel MSE + 1e-3 adversarial (SRGAN-MSE)"
+        "pixel MSE on [-1, 1] targets (the paper's) + 1e-3 adversarial (SRGAN-MSE)"
         if s.content == "mse"
         else "HED-VGG16 block5_conv3 features / 12.75 (MSE) + 1e-3 adversarial (SRGAN-VGG54 analogue)"
     )
     return [
         f"**Training** on {len(training)} of the 5 embedded photos ({', '.join(training)}); `{s.holdout}` held out.\n"
-        f"   - SRResNet (ours): {s.num_blocks} residual blocks x {s.num_features} channels, pixel MSE, "
+        f"   - SRResNet (ours): {s.num_blocks} residual blocks x {s.num_features} channels, pixel MSE on [-1, 1] targets, "
+        "random crops without flips or rotations (the SRGAN paper's), "
         f"{s.steps_psnr} steps, Adam lr {s.learning_rate:g} (x0.1 after step {s.psnr_decay_step}), "
         f"{s.crop_size} px HR crops, batch {s.batch_size}: {minutes['srresnet']:.1f} min (`runs/srresnet/`).\n"
         f"   - SRGAN (ours): the SRResNet above + the SRGAN discriminator; content = {content}; "

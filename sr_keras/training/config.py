@@ -37,6 +37,9 @@ class TrainConfig:
         summing them (the paper).
     pixel_loss: mse | l1. Pixel loss between SR and HR in [0, 1] (SRResNet MSE, ESRGAN L1).
     pixel_weight: float >= 0. Weight of the pixel loss; 0 disables it (SRGAN-VGG).
+    pixel_range: "[low, high]". The range the pixel loss maps images to before comparing them:
+        "[0, 1]" (BasicSR, ESRGAN) or "[-1, 1]" (the SRGAN paper: 4x the [0, 1] MSE, which sets
+        the balance against adversarial_weight); not used by the perceptual term.
     perceptual_layer: '' | block2_conv2 | block5_conv4 | any layer name of the perceptual network.
         The feature layer of the perceptual loss: '' none, block2_conv2 = VGG22, block5_conv4 = VGG54.
     perceptual_before_activation: true | false. Features before the layer's ReLU (ESRGAN) instead
@@ -56,6 +59,8 @@ class TrainConfig:
         PSNR/SSIM written to TensorBoard ('' = no validation).
     crop_size: pixels, a multiple of scale. Side of the random HR training crops (SRGAN 96,
         ESRGAN 128); the LR crops are crop_size / scale.
+    augment: true | false. The same random flip and 90-degree rotation of each LR/HR crop pair
+        (ESRGAN, BasicSR); false = plain random crops (the SRGAN paper).
     batch_size: integer >= 1. Global mini-batch (HR/LR pairs per update), split over the replicas.
     seed: integer. Seed of the initial weights and of the data stream (the batches are a pure
         function of seed and step, so a resumed run sees the same batches).
