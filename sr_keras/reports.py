@@ -109,8 +109,6 @@ def model_entry(key: str, label: str, scores, held_out: str, seconds: float, kin
     scores: `sr_keras.evaluation.ImageScore` per photo.  kind: "baseline" (bicubic), "ours"
     (trained by the demo on the training photos) or "pretrained" (trained elsewhere).
     """
-    import dataclasses
-
     def mean(items, field):
         return float(np.mean([getattr(s, field) for s in items])) if items else float("nan")
 
@@ -125,7 +123,7 @@ def model_entry(key: str, label: str, scores, held_out: str, seconds: float, kin
         "training_photos_psnr": mean(seen, "psnr"),
         "training_photos_ssim": mean(seen, "ssim"),
         "seconds": round(seconds, 1),
-        "images": [{**dataclasses.asdict(s), "split": "held_out" if s.name == held_out else "training"} for s in scores],
+        "images": [{**s.as_dict(), "split": "held_out" if s.name == held_out else "training"} for s in scores],
     }
 
 
