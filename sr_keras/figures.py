@@ -58,6 +58,32 @@ def default_crop_size(height: int, width: int) -> int:
     return int(min(height, width, max(16, min(height, width) // 4)))
 
 
+def region_boxes(hr_images: Sequence[np.ndarray], crop_size: int | None = None) -> list[tuple[int, int, int]]:
+    """(top, left, size) of the zoomed region of each image: its most detailed `crop_size` square
+    (default `default_crop_size`), as `comparison_grid` picks them."""
+    boxes = []
+    for image in hr_images:
+        image = np.asarray(image)
+        size = min(crop_size or default_crop_size(*image.shape[:2]), *image.shape[:2])
+        boxes.append((*detailed_region(image, size), size))
+    return boxes
+
+
+def crop_scores(hr: np.ndarray, sr: np.ndarray, box: tuple[int, int, int], channel: str = "y") -> tuple[float, float]:
+    """(PSNR dB, SSIM) of the region `box` = (top, left, size) of `sr` against the same region of `hr`.
+
+    The scores of what a zoomed panel shows (no border crop: the region is the image scored).
+    SSIM needs a region of at least 11 x 11 pixels (its Gaussian window).
+    """
+    from sr_keras import metrics
+
+    top, left, size = box
+    window = (slice(top, top + size), slice(left, left + size))
+    return metrics.psnr(np.asarray(hr)[window], np.asarray(sr)[window], 0, channel), metrics.ssim(
+        np.asarray(hr)[window], np.asarray(sr)[window], 0, channel
+    )
+
+
 def comparison_grid(
     hr_images: Sequence[np.ndarray],
     results: Mapping[str, Sequence[np.ndarray]],
@@ -79,7 +105,8 @@ def comparison_grid(
     row, shown in the captions as "label\\nPSNR dB / SSIM" (labels without scores get none).
     row_names: shown on the first panel of each row.  crop_size: side of the zoomed region in HR
     pixels (default `default_crop_size` of each image); boxes: explicit (top, left, size) per
-    row, else the most detailed region (`detailed_region`) of each HR.  show_context adds a first
+    row, else the most detailed region of each HR (`region_boxes`; score those regions with
+    `crop_scores` to caption a panel with what it shows).  show_context adds a first
     column with the whole HR image and the region outlined.  Every panel is `panel_inches`
     square, plus room for a two-line caption.  output: if given, the figure is saved there
     (parent folders created).  Returns the `matplotlib.figure.Figure`; its axes are the panels,
@@ -106,11 +133,7 @@ def comparison_grid(
         if len(values) != rows:
             raise ValueError(f"comparison_grid: scores of {label!r} have {len(values)} entries for {rows} rows")
     if boxes is None:
-        boxes = []
-        for image in hr_images:
-            size = crop_size or default_crop_size(*image.shape[:2])
-            size = min(size, *image.shape[:2])
-            boxes.append((*detailed_region(image, size), size))
+        boxes = region_boxes(hr_images, crop_size)
     elif len(boxes) != rows:
         raise ValueError(f"comparison_grid: {len(boxes)} boxes for {rows} rows")
 

@@ -107,8 +107,10 @@ def bicubic_upscaler(scale: int) -> Upscaler:
 def keras_upscaler(model, name: str) -> Upscaler:
     """Wrap a Keras generator (float32 [0, 1] in and out); the scale is read from the model."""
     scale = model_scale(model)
-    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    run = lambda x: predict(tf.constant(x)).numpy()  # noqa: E731
+    # One trace for every image size: TF's retracing detector counts traces per code object, so
+    # several upscalers each tracing a few shapes would otherwise warn about "excessive retracing".
+    predict = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    run = lambda x: predict(tf.constant(x, tf.float32)).numpy()  # noqa: E731
     return Upscaler(name, scale, run, tile_pad=default_tile_pad(model), bytes_per_pixel=bytes_per_lr_pixel(model))
 
 

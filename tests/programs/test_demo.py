@@ -28,9 +28,13 @@ def quick_report(tmp_path_factory):
 
 def test_quick_demo_writes_the_report(quick_report):
     output, result = quick_report
-    # Progress lines with elapsed times, one per stage, and where the report is.
-    assert all(f"stage {k}/5" in result.stdout for k in range(1, 6))
-    assert result.stdout.strip().splitlines()[-1] == str(output.resolve() / "README.md")
+    # Progress lines on stderr with elapsed times, one per stage, and per-step / per-image lines with
+    # rate and time left; stdout is only where the report is.  No framework warnings (e.g. retracing).
+    assert all(f"stage {k}/5" in result.stderr for k in range(1, 6))
+    assert "SRResNet (pixel MSE): 4/4 steps (100%)" in result.stderr and " left, " in result.stderr
+    assert "Bicubic: 2/2 images (100%)" in result.stderr
+    assert "retracing" not in result.stderr and "WARNING" not in result.stderr
+    assert result.stdout.strip().splitlines() == [str(output.resolve() / "README.md")]
 
     metrics = json.loads((output / "metrics.json").read_text())
     assert [row["model"] for row in metrics["models"]] == ["bicubic", "srresnet", "srgan"]
@@ -49,6 +53,18 @@ def test_quick_demo_writes_the_report(quick_report):
     readme = (output / "README.md").read_text()
     for link in ("comparison.png", "metrics.md", "metrics.json", "training_curves.png"):
         assert f"]({link})" in readme
+    # The text follows the figures: the curves' colours are the plot's (run 0 blue, run 1 orange),
+    # the captions say they score the crop, the labels say the demo's models are few-minute ones.
+    assert "SRResNet blue, SRGAN orange" in readme
+    assert "PSNR / SSIM (Y) of the crop shown, not of the whole image" in readme
+    labels = [row["label"] for row in metrics["models"]]
+    assert labels[1].startswith("SRResNet (ours, ") and labels[1].endswith(" min)")
+    # Each finding is the measured difference from bicubic, with the right direction.
+    for row in metrics["models"][1:]:
+        difference = row["held_out_psnr"] - bicubic["held_out_psnr"]
+        direction = "above" if difference > 0 else "below"
+        assert f"{row['label']}: {row['held_out_psnr']:.2f} dB" in readme
+        assert f"{abs(difference):.2f} dB {direction} Bicubic" in readme or abs(difference) < 0.005
 
     saved_model = output / "export" / "saved_model" / "srgan" / "1"
     assert (saved_model / "saved_model.pb").is_file()
