@@ -105,7 +105,7 @@ def test_bad_and_too_small_images_are_skipped_and_listed(hr_dir, tmp_path):
     result = run_eval("--model=bicubic", f"--hr_dir={hr_dir}", f"--output={out}")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert "skipping " in result.stderr and "broken.jpg: cannot decode image" in result.stderr
+    assert "skipping " in result.stderr and "broken.jpg: not a PNG, JPEG, BMP or GIF image" in result.stderr
     assert "tiny.png: 30x16 pixels is too small" in result.stderr
     assert "skipped 2 file(s)" in result.stderr
     data = json.loads(out.read_text())
