@@ -41,6 +41,10 @@ METRICS: list[Metric] = [
     Metric("psnr", "PSNR", metrics.psnr, higher_is_better=True, digits=2, unit="dB"),
     Metric("ssim", "SSIM", metrics.ssim, higher_is_better=True, digits=4),
 ]
+# RMSE (on request, --metrics=...,rmse): the distortion axis of the perception-distortion plane.
+DISTORTION_METRICS: list[Metric] = [
+    Metric("rmse", "RMSE↓", metrics.rmse, higher_is_better=False, digits=3),
+]
 
 
 def _border(image: np.ndarray, crop: int) -> np.ndarray:
@@ -55,11 +59,11 @@ PERCEPTUAL_METRICS: list[Metric] = [
     Metric("lpips_vgg", "LPIPS-VGG↓", lambda hr, sr, crop, channel: metrics.lpips(_border(hr, crop), _border(sr, crop), net="vgg"), higher_is_better=False, digits=4),
     Metric("dists", "DISTS↓", lambda hr, sr, crop, channel: metrics.dists(_border(hr, crop), _border(sr, crop)), higher_is_better=False, digits=4),
 ]
-AVAILABLE_METRICS: dict[str, Metric] = {m.key: m for m in METRICS + PERCEPTUAL_METRICS}
+AVAILABLE_METRICS: dict[str, Metric] = {m.key: m for m in METRICS + DISTORTION_METRICS + PERCEPTUAL_METRICS}
 
 
 def metrics_named(names: list[str]) -> list[Metric]:
-    """The Metric of each key (psnr, ssim, niqe, lpips, lpips_vgg, dists), in order; ValueError names an unknown one."""
+    """The Metric of each key (psnr, ssim, rmse, niqe, lpips, lpips_vgg, dists), in order; ValueError names an unknown one."""
     unknown = [name for name in names if name not in AVAILABLE_METRICS]
     if unknown or not names:
         raise ValueError(f"--metrics: unknown {', '.join(unknown) or '(none given)'}; expected a comma-separated list of {', '.join(AVAILABLE_METRICS)}")

@@ -29,7 +29,8 @@ def read_scalars(run_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """
     series: dict[str, dict[int, float]] = defaultdict(dict)
     for path in sorted(glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))):
-        for event in tf.compat.v1.train.summary_iterator(path):
+        for record in tf.data.TFRecordDataset(path):  # what the deprecated summary_iterator reads
+            event = tf.compat.v1.Event.FromString(record.numpy())
             for value in event.summary.value:
                 if value.HasField("tensor") and value.metadata.plugin_data.plugin_name == "scalars":
                     series[value.tag][event.step] = float(tf.make_ndarray(value.tensor))

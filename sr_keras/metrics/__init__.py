@@ -1,6 +1,6 @@
 """Image-quality metrics, one per module (as pyiqa): each checked against its official implementation.
 
-  psnr_ssim    PSNR / SSIM with the SR papers' protocol (Y channel, border crop), numpy and TF faces
+  psnr_ssim    PSNR / SSIM / RMSE with the SR papers' protocol (Y channel, border crop), numpy and TF faces
   niqe_metric  NIQE (Mittal et al. 2013), the MATLAB release; no reference, lower is better
   lpips_metric LPIPS v0.1 (Zhang et al. 2018), AlexNet / VGG16, Keras; lower is better
   dists_metric DISTS (Ding et al. 2022), VGG16, Keras; lower is better
@@ -22,6 +22,7 @@ from sr_keras.metrics.psnr_ssim import (  # noqa: F401  (the names the project i
     quantize_tf,
     rgb_to_y,
     rgb_to_y_tf,
+    rmse,
     ssim,
     ssim_tf,
     to_uint8,

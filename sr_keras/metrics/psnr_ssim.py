@@ -57,13 +57,27 @@ def _prepare(reference: np.ndarray, test: np.ndarray, crop: int, channel: str) -
     return reference, test
 
 
+def _mse(reference: np.ndarray, test: np.ndarray, crop: int, channel: str) -> float:
+    reference, test = _prepare(reference, test, crop, channel)
+    return float(np.mean((reference - test) ** 2))
+
+
 def psnr(reference: np.ndarray, test: np.ndarray, crop: int = 0, channel: str = "y") -> float:
     """PSNR in dB between two uint8 RGB images [H, W, 3]; `channel` 'y' (papers) or 'rgb'."""
-    reference, test = _prepare(reference, test, crop, channel)
-    mse = np.mean((reference - test) ** 2)
+    mse = _mse(reference, test, crop, channel)
     if mse == 0:
         return float("inf")
     return float(10.0 * np.log10(_PEAK**2 / mse))
+
+
+def rmse(reference: np.ndarray, test: np.ndarray, crop: int = 0, channel: str = "y") -> float:
+    """Root mean squared error on [0, 255] between two uint8 RGB images, >= 0 (lower is better).
+
+    The distortion axis of the PIRM 2018 challenge and of ESRGAN's perception-distortion plane
+    (Fig. 2): the Y channel after a `crop`-pixel border crop (the scale), like PSNR; the two are
+    one number, PSNR = 20 log10(255 / RMSE).
+    """
+    return float(np.sqrt(_mse(reference, test, crop, channel)))
 
 
 def gaussian_window(size: int = _SSIM_WINDOW, sigma: float = _SSIM_SIGMA) -> np.ndarray:

@@ -26,9 +26,41 @@ REQUIRED_MARK = "(required)"
 WIDTH = 100
 
 
+# Lines TensorFlow's C++ side prints while it loads, whatever TF_CPP_MIN_LOG_LEVEL says: absl's
+# note before its logging starts, oneDNN's "custom operations are on" (CPUs with AVX-512), CPU
+# feature notes.
+# Set when a program module is imported, before any of its code can import TensorFlow.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_STARTUP_CHATTER = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on", "cpu_feature_guard", "This TensorFlow binary is optimized")
+
+
 def quiet_tensorflow() -> None:
-    """Hide TF's C++ start-up chatter (oneDNN, CPU feature notes) unless the user asked for it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Hide TF's C++ start-up chatter and C++ log lines below FATAL, unless the user asked for them.
+
+    TF_CPP_MIN_LOG_LEVEL defaults to 3: TF's C++ INFO / WARNING / ERROR lines are notes, e.g. on
+    AVX-512 CPUs "oneDNN supports DT_UINT8 only on platforms with AVX-512. Falling back to ... Eigen"
+    for a uint8 op that then runs; a real failure still raises a Python exception with its message.
+    TensorFlow is imported here with stderr (file descriptor 2) captured, and every captured line but
+    the start-up chatter (`_STARTUP_CHATTER`) is printed again.  Set TF_CPP_MIN_LOG_LEVEL=0 to see all.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] != "3":
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode("utf-8", "replace").splitlines():
+                if line.strip() and not any(marker in line for marker in _STARTUP_CHATTER):
+                    print(line, file=sys.stderr)
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,7 +205,6 @@ def run_program(main, doc: str | None = None) -> None:
     """
     from absl import app, flags
 
-    quiet_tensorflow()
     define_quiet_flag()
     program = os.path.basename(sys.argv[0])
     if doc is None:
@@ -183,6 +214,7 @@ def run_program(main, doc: str | None = None) -> None:
         sys.stdout.write(program_help(doc, program_flags(main.__module__), full=requested == "full"))
         sys.stdout.flush()
         sys.exit(0)
+    quiet_tensorflow()
     # absl's own usage messages (e.g. after a flag parsing error) list the main module's key flags;
     # a console script's main module is a wrapper, so the program's own flags are declared key flags of it.
     for flag in program_flags(main.__module__):

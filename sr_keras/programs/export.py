@@ -202,7 +202,12 @@ def define_flags() -> None:
     from sr_keras.loader import model_help
 
     flags.DEFINE_string("model", None, model_help(keras_only=True), required=True)
-    flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite"], "What to write.")
+    flags.DEFINE_enum(
+        "format", "saved_model", ["saved_model", "tflite"],
+        "saved_model: a TF Serving SavedModel (signatures serve_float, serve_uint8, serve_image_bytes; in-graph tiling and "
+        "a pixel limit); tflite: one LiteRT flatbuffer (float32 [1, H, W, 3] in [0, 1] -> [1, 4H, 4W, 3], or int8, see "
+        "--tflite_quantization).",
+    )
     flags.DEFINE_string(
         "output",
         None,
@@ -215,7 +220,13 @@ def define_flags() -> None:
         "shipped name, or the .keras file's name (the run folder's for RUN/generator.keras).",
     )
     flags.DEFINE_integer("version", None, "SavedModel version folder (an integer); default: the next free one (1 for a new model).")
-    flags.DEFINE_enum("tflite_quantization", "float32", ["float32", "float16", "dynamic_int8", "int8"], "TFLite weights/activations.")
+    flags.DEFINE_enum(
+        "tflite_quantization", "float32", ["float32", "float16", "dynamic_int8", "int8"],
+        "TFLite numerics: float32 (exact to Keras within ~1e-5); float16 (weights stored in float16, computed in float32, "
+        "half the file); dynamic_int8 (int8 weights, float activations, a quarter of the file); int8 (weights and "
+        "activations int8, calibrated on --representative_data; input and output int8 with scale 1/255 and zero point -128, "
+        "i.e. q = round(255 * x) - 128 for x in [0, 1]).",
+    )
     flags.DEFINE_string("tflite_input", "", "TFLite input size HxW (e.g. 128x128, or 128 for square); empty = dynamic size.")
     flags.DEFINE_string("representative_data", "embedded", "int8 calibration photos: a folder, 'embedded' or tfds:NAME[:SPLIT].")
     flags.DEFINE_string("data_dir", None, "TFDS data_dir for a tfds: --representative_data.")

@@ -42,7 +42,7 @@ def define_flags() -> None:
     flags.DEFINE_string("model", None, model_help(), required=True)
     flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
     flags.DEFINE_string("output", None, "Output PNG file (for one input file) or folder; never an input file.", required=True)
-    flags.DEFINE_integer("scale", 4, "Scale for --model=bicubic (models carry their own).")
+    flags.DEFINE_integer("scale", 4, "Upscaling factor of --model=bicubic: 2, 3, 4 or 8 (output side = input side x scale); models carry their own and ignore it.", lower_bound=1)
     flags.DEFINE_integer(
         "tile", None, "Tile side in LR pixels (>= 0). Default: derived from --memory_budget_mb and the model; "
         "0 = the whole image at once (memory unbounded).",

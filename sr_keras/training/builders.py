@@ -36,7 +36,9 @@ def build_generator(config: TrainConfig) -> keras.Model:
     from sr_keras.archs.srresnet import SRResNet
 
     if config.generator == "srresnet":
-        return SRResNet(num_blocks=config.num_blocks, num_features=config.num_features, scale=config.scale, batch_norm=config.generator_batch_norm)
+        shape = dict(num_blocks=config.num_blocks, num_features=config.num_features, scale=config.scale)
+        head_and_norm = dict(batch_norm=config.generator_batch_norm, batch_norm_epsilon=config.generator_batch_norm_epsilon, tanh_output=config.generator_tanh_output)
+        return SRResNet(**shape, **head_and_norm)
     return RRDBNet(num_blocks=config.num_blocks, num_features=config.num_features, growth=config.growth, scale=config.scale)
 
 

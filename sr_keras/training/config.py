@@ -27,6 +27,10 @@ class TrainConfig:
     scale: 2 | 4 | 8. Upscaling factor (LR side = HR side / scale); the papers' 4.
     generator_batch_norm: true | false. SRResNet's batch norm; false removes it (ESRGAN Fig. 8).
         RRDBNet has none: ignored.
+    generator_batch_norm_epsilon: float > 0. SRResNet's batch-norm epsilon (default 1e-5, PyTorch's;
+        1e-3 to continue a Keras 2 model such as krasserm-srresnet). RRDBNet: ignored.
+    generator_tanh_output: true | false. SRResNet ends in (tanh(conv) + 1) / 2 instead of a linear
+        conv (krasserm's generators: needed to continue them with --init_generator). RRDBNet: ignored.
     gan: none | standard | relativistic. none = PSNR-oriented training (SRResNet, ESRGAN stage 1),
         standard = SRGAN's -log D(G(LR)), relativistic = ESRGAN's relativistic average GAN.
     discriminator: srgan | vgg_style. SRGAN's (Ledig Fig. 4, 8 convolutions, dense 1024) or
@@ -101,6 +105,8 @@ class TrainConfig:
     growth: int = 32  # RRDBNet dense-block growth channels
     scale: int = 4
     generator_batch_norm: bool = True  # SRResNet's BN; False removes it (ESRGAN Fig. 8). RRDBNet has none: ignored
+    generator_batch_norm_epsilon: float = 1e-5  # SRResNet's BN epsilon (PyTorch's; Keras 2 models: 1e-3)
+    generator_tanh_output: bool = False  # SRResNet: (tanh(conv_last) + 1) / 2 output (krasserm's generators)
     # --- adversarial stage -----------------------------------------------------------------
     gan: str = "none"  # none (PSNR-oriented) | standard (SRGAN) | relativistic (ESRGAN RaGAN)
     discriminator: str = "srgan"  # srgan (Ledig Fig. 4) | vgg_style (ESRGAN, BasicSR)
@@ -196,7 +202,7 @@ class TrainConfig:
 _POSITIVE_INTS = ("num_blocks", "num_features", "growth", "crop_size", "batch_size", "steps", "steps_per_execution",
                   "checkpoint_every", "keep_checkpoints", "log_every")
 _NON_NEGATIVE_INTS = ("validate_every", "image_every")
-_POSITIVE_FLOATS = ("learning_rate", "lr_gamma", "perceptual_feature_scale")
+_POSITIVE_FLOATS = ("learning_rate", "lr_gamma", "perceptual_feature_scale", "generator_batch_norm_epsilon")
 _NON_NEGATIVE_FLOATS = ("adversarial_weight", "pixel_weight", "perceptual_weight")
 _UNIT_INTERVAL_FLOATS = ("beta1", "beta2")  # Adam's betas: [0, 1)
 _FLOAT32_MAX = 3.4028234663852886e38

@@ -32,6 +32,7 @@ REQUIRED = {
     "sr-interpolate": {"psnr_model", "gan_model"},
     "sr-import-pytorch": {"checkpoint", "output"},
     "sr-demo": set(),
+    "sr-pd-plane": {"hr_dir", "output_dir"},
     "python -m sr_keras.reports": {"run_dir"},
 }
 

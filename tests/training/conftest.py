@@ -30,7 +30,10 @@ def photo_dir(tmp_path_factory):
 
 
 def tiny_config(photo_dir: str, **overrides) -> TrainConfig:
-    """SRResNet with 1 block of 8 features, 16 px crops, batch 4: a real config, shrunk."""
+    """SRResNet with 1 block of 8 features, 16 px crops, batch 4: a real config, shrunk.
+
+    Without XLA by default (compiling costs the tests more than it saves); the XLA train steps have
+    their own tests (test_train_steps, jit_compile=True)."""
     values = dict(
         generator="srresnet",
         num_blocks=1,
@@ -42,7 +45,7 @@ def tiny_config(photo_dir: str, **overrides) -> TrainConfig:
         checkpoint_every=2,
         log_every=1,
         learning_rate=1e-3,
-        jit_compile=True,
+        jit_compile=False,
     )
     values.update(overrides)
     return TrainConfig(**values)

