@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 
-PEER_WORKLOADS = ("srresnet_mse_update", "srgan_vgg54_update", "esrgan_gan_update", "infer_srresnet", "infer_rrdbnet")
+PEER_WORKLOADS = ("srresnet_mse_update", "srgan_vgg54_update", "rrdbnet_l1_update", "esrgan_gan_update", "infer_srresnet", "infer_rrdbnet")
 LAYOUTS = ("nchw", "channels_last")
 
 
@@ -67,6 +67,19 @@ def workload_sizes(workload: str, smoke: bool) -> dict:
     return fields
 
 
+def project_variant(workload: str, jit_compile: bool | None = None) -> str:
+    """The benchmarks.run workload that times what sr-train runs by default on this machine: a
+    training update with XLA (`workload`) or with TensorFlow's oneDNN kernels (`workload`_no_xla), as
+    hardware.default_jit_compile picks (oneDNN on AVX-512 CPUs); inference workloads as they are."""
+    if workload.startswith("infer_"):
+        return workload
+    if jit_compile is None:
+        from sr_keras.training import hardware
+
+        jit_compile = hardware.default_jit_compile()
+    return workload if jit_compile else f"{workload}_no_xla"
+
+
 def project_seconds(workload: str, entry: dict) -> float:
     """Median seconds of a project workload's entry in benchmarks.run's JSON (Keras, for inference)."""
     return entry["backends"]["keras"]["median_s"] if workload.startswith("infer_") else entry["median_s"]
@@ -106,6 +119,8 @@ def _run_json(command: list[str], output: str | None = None) -> dict:
 def compare(workloads, smoke: bool, pairs: int, repeats: int | None, python: str = sys.executable) -> dict:
     """Alternate project and PyTorch processes per workload (project, NCHW, channels-last; `pairs` times).
 
+    The project side is what sr-train runs by default here (`project_variant`: XLA or oneDNN), float32.
+
     Every process is fresh, so both sides see the machine's between-process spread the same way; the
     ratio of each pair is project seconds / PyTorch seconds (> 1: PyTorch faster).  The peer's
     parameter counts are checked against the project's networks before any timing is reported.
@@ -113,14 +128,15 @@ def compare(workloads, smoke: bool, pairs: int, repeats: int | None, python: str
     common = (["--smoke"] if smoke else []) + (["--repeats", str(repeats)] if repeats else [])
     results = {}
     for workload in workloads:
+        variant = project_variant(workload)
         expected = project_parameter_counts(workload, smoke)
         project_s, peer_s, shares, peer_shares = [], {layout: [] for layout in LAYOUTS}, [], {layout: [] for layout in LAYOUTS}
         for pair in range(pairs):
             print(f"peer comparison: {workload}, pair {pair + 1}/{pairs}", file=sys.stderr, flush=True)
             with tempfile.TemporaryDirectory() as folder:
                 output = os.path.join(folder, "project.json")
-                project = _run_json([python, "-m", "benchmarks.run", "--only", workload, "--infer_backends=keras", f"--output={output}", *common], output)
-            entry = project["workloads"][workload]
+                project = _run_json([python, "-m", "benchmarks.run", "--only", variant, "--infer_backends=keras", f"--output={output}", *common], output)
+            entry = project["workloads"][variant]
             peak, flops = project["matmul_peak"]["gflops_median"], entry["flops"]["total"]
             project_s.append(project_seconds(workload, entry))
             shares.append(flops / project_s[-1] / 1e9 / peak)
@@ -130,6 +146,7 @@ def compare(workloads, smoke: bool, pairs: int, repeats: int | None, python: str
                 peer_s[layout].append(peer["median_s"])
                 peer_shares[layout].append(flops / peer["median_s"] / 1e9 / peak)
         results[workload] = {
+            "project_variant": variant,
             "parameters": expected,
             "seconds_are": "per image" if workload.startswith("infer_") else "per update",
             "project_s": project_s,

@@ -29,7 +29,7 @@ from absl import app, flags  # noqa: E402
 
 flags.DEFINE_enum(
     "workload", "infer_rrdbnet",
-    ["infer_rrdbnet", "infer_srresnet", "srresnet_mse_update", "srgan_vgg54_update", "esrgan_gan_update"],
+    ["infer_rrdbnet", "infer_srresnet", "srresnet_mse_update", "srgan_vgg54_update", "rrdbnet_l1_update", "esrgan_gan_update"],
     "What to profile: a Keras forward 128x128 -> 512x512 (infer_*) or one training update (benchmarks/training.py).",
 )  # fmt: skip
 flags.DEFINE_bool("jit_compile", True, "Training updates: XLA-compile train_step as sr-train does (op names are then XLA thunks).")

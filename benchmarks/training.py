@@ -20,6 +20,8 @@ CONFIGS = {
         generator="srresnet", num_blocks=16, gan="standard", discriminator="srgan", pixel_weight=0.0,
         perceptual_layer="block5_conv4", perceptual_feature_scale=1 / 12.75, crop_size=96,
     ),
+    # ESRGAN stage 1 (the RRDB-PSNR model): L1 only, 32 -> 128 px.
+    "rrdbnet_l1_update": dict(generator="rrdbnet", num_blocks=23, gan="none", pixel_loss="l1", crop_size=128),
     "esrgan_gan_update": dict(
         generator="rrdbnet", num_blocks=23, gan="relativistic", discriminator="vgg_style", pixel_loss="l1",
         pixel_weight=1e-2, perceptual_layer="block5_conv4", perceptual_before_activation=True,
@@ -28,7 +30,7 @@ CONFIGS = {
 }  # fmt: skip
 
 # (repeats, warm-up updates) on a 2-core CPU; the 23-block ESRGAN update takes tens of seconds.
-DEFAULT_REPEATS = {"srresnet_mse_update": (5, 2), "srgan_vgg54_update": (3, 2), "esrgan_gan_update": (3, 1)}
+DEFAULT_REPEATS = {"srresnet_mse_update": (5, 2), "srgan_vgg54_update": (3, 2), "rrdbnet_l1_update": (3, 1), "esrgan_gan_update": (3, 1)}
 BATCH_SIZE = 16
 
 # --smoke: tiny generators on 32 px crops (multiple of 32 for the VGG-style D), batch 2.

@@ -34,6 +34,12 @@ def test_project_parameter_counts_are_the_papers_networks():
     assert srgan["discriminator"] == convs + (2 * 2 * 512 * 1024 + 1024) + (1024 + 1)  # 32 px -> 2x2x512 -> dense 1024 -> 1
 
 
+def test_project_side_is_what_sr_train_runs_by_default():
+    assert peer_torch.project_variant("srresnet_mse_update", jit_compile=True) == "srresnet_mse_update"
+    assert peer_torch.project_variant("rrdbnet_l1_update", jit_compile=False) == "rrdbnet_l1_update_no_xla"
+    assert peer_torch.project_variant("infer_rrdbnet", jit_compile=False) == "infer_rrdbnet"
+
+
 def test_table_lists_every_workload():
     result = {"srresnet_mse_update": {"project_s": [1.0, 1.2], "torch": {
         layout: {"seconds": [1.0, 1.0], "project_over_torch": peer_torch.ratio_summary([1.0, 1.2], [1.0, 1.0])} for layout in peer_torch.LAYOUTS}}}

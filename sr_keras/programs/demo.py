@@ -92,8 +92,8 @@ OUTPUTS = (
 
 # Defaults measured to keep the whole demo within 10 minutes on the 2-core Zen 3 CPU (README).
 DEFAULTS = {
-    "steps_psnr": 1000,
-    "steps_gan": 80,
+    "steps_psnr": 600,
+    "steps_gan": 60,
     "num_blocks": 8,
     "num_features": 32,
     "crop_size": 96,

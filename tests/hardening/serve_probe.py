@@ -9,7 +9,6 @@ process survived every request (errors are answers, as TF Serving would return t
 """
 
 import json
-import resource
 import sys
 
 import numpy as np
@@ -20,6 +19,7 @@ def main(path, requests):
     tf.compat.v1.disable_eager_execution()
     with tf.compat.v1.Session(graph=tf.Graph()) as session:
         meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
+        print(json.dumps({"loaded_peak_rss_mb": _peak_rss_mb()}), flush=True)
         for request in requests:
             data = np.load(request, allow_pickle=True)
             name = "serve_image_bytes" if data.dtype == object else "serving_default"
@@ -39,8 +39,18 @@ def main(path, requests):
             except tf.errors.InvalidArgumentError as error:
                 message = next((line for line in error.message.splitlines() if "assertion failed" in line), error.message.splitlines()[0])
                 answer = {"request": request, "signature": name, "ok": False, "error": message.strip()}
+            answer["peak_rss_mb_so_far"] = _peak_rss_mb()
             print(json.dumps(answer), flush=True)
-    print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+    print(json.dumps({"peak_rss_mb": _peak_rss_mb()}), flush=True)
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (MB): VmHWM of /proc/self/status, the high-water mark of the
+    address space made at exec.  Not getrusage's ru_maxrss: Linux carries that across fork + exec,
+    so a probe started by a 2.4 GB pytest worker would report 2.4 GB before loading anything."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def _encode_png(image: np.ndarray) -> bytes:

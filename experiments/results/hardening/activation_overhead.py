@@ -3,13 +3,13 @@ a window, divided by the graph estimate `activation_bytes_per_lr_pixel` x window
 
     python experiments/results/hardening/activation_overhead.py --arch=srresnet --side=256
 
-Each (arch, side) runs in a fresh process (ru_maxrss is a process high-water mark): the model is
+Each (arch, side) runs in a fresh process (VmHWM of /proc/self/status is its high-water mark;
+not ru_maxrss, which Linux carries over from the parent across fork + exec): the model is
 built and run once on 16x16 (weights, kernels, tracing), then on side x side; the peak growth is
 the difference of the two high-water marks.
 """
 import argparse
 import json
-import resource
 
 import numpy as np
 import tensorflow as tf
@@ -19,6 +19,11 @@ parser.add_argument("--arch", default="srresnet", choices=["srresnet", "rrdbnet"
 parser.add_argument("--side", type=int, default=256)
 args = parser.parse_args()
 
+def peak_rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) * 1024
+
+
 from sr_keras.archs import RRDBNet, SRResNet
 from sr_keras.tiling import activation_bytes_per_lr_pixel
 
@@ -27,10 +32,10 @@ estimate = activation_bytes_per_lr_pixel(model)
 predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 predict(tf.zeros([1, 16, 16, 3])).numpy()
 predict(tf.zeros([1, 24, 24, 3])).numpy()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = peak_rss_bytes()
 image = tf.constant(np.random.default_rng(0).random((1, args.side, args.side, 3), dtype=np.float32))
 out = predict(image).numpy()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = peak_rss_bytes()
 output_bytes = out.nbytes
 growth = peak - base
 print(json.dumps({

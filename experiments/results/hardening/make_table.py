@@ -1,5 +1,6 @@
 """The hardening evidence: every case of issue 18 run as a user would, as a separate process,
-with its exit code, its message (verbatim) and its peak RSS (os.wait4's ru_maxrss of the process).
+with its exit code, its message (verbatim) and its peak RSS (os.wait4's ru_maxrss of the process; Linux carries
+ru_maxrss over from this parent across fork + exec, so this script's own RSS, about 100 MB, is a floor).
 
     PYTHONPATH=. python experiments/results/hardening/make_table.py WORK_DIR [--full_size=DIR]
 
