@@ -30,6 +30,9 @@ SIZE = 128
 SMOKE_SIZE = 32
 LITERT = ("float32", "float16")
 BACKENDS = ("keras", "saved_model", *(f"litert_{quantization}" for quantization in LITERT))
+# Opt-in (--infer_backends=keras_folded_bn): SRResNet's Keras forward with batch norm folded into the
+# convolutions (sr_keras/archs/fold_batch_norm.py); RRDBNet has no batch norm.
+OPTIONAL_BACKENDS = ("keras_folded_bn",)
 
 
 def build_model(arch: str, smoke: bool = False):
@@ -178,6 +181,16 @@ def run(
             del loaded, signature
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    if "keras_folded_bn" in backends and arch == "srresnet":
+        from sr_keras.archs.fold_batch_norm import fold_batch_norm
+
+        start = time.perf_counter()
+        folded = fold_batch_norm(model)
+        folded_forward = tf.function(lambda x: folded(x, training=False), jit_compile=jit_compile)
+        setup_s = time.perf_counter() - start
+        entry, _ = _measure(lambda: folded_forward(tensor).numpy(), repeats, warmup, setup_s, pixels_out, reference)
+        entries["keras_folded_bn"] = {"batch_norm_layers_folded": sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers), **entry}
 
     for quantization in LITERT:
         if f"litert_{quantization}" not in backends:

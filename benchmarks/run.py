@@ -58,7 +58,10 @@ flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 # Experiments (benchmarks/RESULTS.md): the same workloads with one thing changed.
 flags.DEFINE_multi_string("set", None, "FIELD=VALUE: override a TrainConfig field of the training workloads, e.g. mixed_precision=bfloat16.")
 flags.DEFINE_bool("infer_jit_compile", False, "XLA-compile the Keras forward of the infer_* workloads.")
-flags.DEFINE_multi_enum("infer_backends", list(inference.BACKENDS), list(inference.BACKENDS), "Backends the infer_* workloads time (Keras always runs).")
+flags.DEFINE_multi_enum(
+    "infer_backends", list(inference.BACKENDS), list(inference.BACKENDS + inference.OPTIONAL_BACKENDS),
+    "Backends the infer_* workloads time (Keras always runs; keras_folded_bn: SRResNet with batch norm folded, opt-in).",
+)  # fmt: skip
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0 = TensorFlow's default).")
 flags.DEFINE_enum("peer", None, ["torch"], "Compare with PyTorch (benchmarks/peer_torch.py): alternating processes per workload, project/PyTorch ratios.")
