@@ -90,7 +90,8 @@ OUTPUTS = (
     "images", "export", "runs", MARKER,
 )  # fmt: skip
 
-# Defaults measured to keep the whole demo within 10 minutes on the 2-core Zen 3 CPU (README).
+# Defaults: the whole demo took 3.0 min on the 2-core Xeon (AVX-512) and is estimated at about 9 min on the
+# 2-core Zen 3 (AVX2) from its measured per-step rates (README); within the 10-minute goal.
 DEFAULTS = {
     "steps_psnr": 600,
     "steps_gan": 60,
