@@ -29,9 +29,12 @@ DEFAULT_REPEATS = {"srresnet": (5, 1), "rrdbnet": (3, 1)}  # (repeats, warm-up) 
 SIZE = 128
 SMOKE_SIZE = 32
 LITERT = ("float32", "float16")
-BACKENDS = ("keras", "saved_model", *(f"litert_{quantization}" for quantization in LITERT))
+# keras: the model's forward as built (the parity reference).  keras_upscaler: the forward as
+# sr-upscale / sr-eval run it (sr_keras.inference.keras_upscaler on the loader's inference form: a
+# BN SRResNet folded, and XLA for repeated shapes where `xla_inference` says so).
+BACKENDS = ("keras", "keras_upscaler", "saved_model", *(f"litert_{quantization}" for quantization in LITERT))
 # Opt-in (--infer_backends=keras_folded_bn): SRResNet's Keras forward with batch norm folded into the
-# convolutions (sr_keras/archs/fold_batch_norm.py); RRDBNet has no batch norm.
+# convolutions (sr_keras/archs/fold_batch_norm.py), compiled as the keras backend; RRDBNet has no batch norm.
 OPTIONAL_BACKENDS = ("keras_folded_bn",)
 
 
@@ -105,10 +108,14 @@ def _measure(predict, repeats: int, warmup: int, setup_s: float, pixels_out: int
         "output_megapixels_per_s": pixels_out / 1e6 / timing["median_s"],
     }
     if reference is not None:
-        difference = np.abs(output.astype(np.float64) - reference) * 255.0
-        result["max_abs_diff_grey_levels_vs_keras"] = float(difference.max())
-        result["mean_abs_diff_grey_levels_vs_keras"] = float(difference.mean())
+        result.update(_parity(output, reference))
     return result, output
+
+
+def _parity(output: np.ndarray, reference: np.ndarray) -> dict:
+    """Max / mean |clip(output, 0, 1) - reference| in grey levels (reference: the clipped Keras output)."""
+    difference = np.abs(np.clip(np.asarray(output, np.float64), 0.0, 1.0) - reference) * 255.0
+    return {"max_abs_diff_grey_levels_vs_keras": float(difference.max()), "mean_abs_diff_grey_levels_vs_keras": float(difference.mean())}
 
 
 def _litert_predict(content: bytes, image: np.ndarray):
@@ -182,6 +189,21 @@ def run(
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    if "keras_upscaler" in backends:
+        from sr_keras.archs.fold_batch_norm import inference_form
+        from sr_keras.inference import keras_upscaler
+
+        start = time.perf_counter()
+        upscaler = keras_upscaler(inference_form(model), "benchmark")
+        setup_s = time.perf_counter() - start
+        forward = upscaler.upscale_float
+        # Two warm-up calls at least: the first runs TF's kernels, the second compiles XLA (if used).
+        entry, output = _measure(lambda: forward(image), repeats, max(warmup, 2), setup_s, pixels_out)
+        entries["keras_upscaler"] = {
+            "batch_norm_folded": upscaler.model is not model, "xla_for_repeated_shapes": forward.xla is not None,
+            **entry, **_parity(output, reference),
+        }  # fmt: skip
+
     if "keras_folded_bn" in backends and arch == "srresnet":
         from sr_keras.archs.fold_batch_norm import fold_batch_norm
 
@@ -189,8 +211,11 @@ def run(
         folded = fold_batch_norm(model)
         folded_forward = tf.function(lambda x: folded(x, training=False), jit_compile=jit_compile)
         setup_s = time.perf_counter() - start
-        entry, _ = _measure(lambda: folded_forward(tensor).numpy(), repeats, warmup, setup_s, pixels_out, reference)
-        entries["keras_folded_bn"] = {"batch_norm_layers_folded": sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers), **entry}
+        entry, output = _measure(lambda: folded_forward(tensor).numpy(), repeats, warmup, setup_s, pixels_out)
+        entries["keras_folded_bn"] = {
+            "batch_norm_layers_folded": sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers),
+            **entry, **_parity(output, reference),
+        }  # fmt: skip
 
     for quantization in LITERT:
         if f"litert_{quantization}" not in backends:

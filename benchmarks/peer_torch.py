@@ -80,9 +80,17 @@ def project_variant(workload: str, jit_compile: bool | None = None) -> str:
     return workload if jit_compile else f"{workload}_no_xla"
 
 
+# Inference through Keras as sr-upscale runs it: the keras_upscaler backend (benchmarks/inference.py).
+INFER_BACKENDS = ("keras", "keras_upscaler")
+
+
 def project_seconds(workload: str, entry: dict) -> float:
-    """Median seconds of a project workload's entry in benchmarks.run's JSON (Keras, for inference)."""
-    return entry["backends"]["keras"]["median_s"] if workload.startswith("infer_") else entry["median_s"]
+    """Median seconds of a project workload's entry in benchmarks.run's JSON (for inference: the Keras
+    forward as sr-upscale runs it, the keras_upscaler backend; keras in JSON made before it existed)."""
+    if not workload.startswith("infer_"):
+        return entry["median_s"]
+    backends = entry["backends"]
+    return backends.get("keras_upscaler", backends["keras"])["median_s"]
 
 
 def project_parameter_counts(workload: str, smoke: bool) -> dict[str, int]:
@@ -135,7 +143,7 @@ def compare(workloads, smoke: bool, pairs: int, repeats: int | None, python: str
             print(f"peer comparison: {workload}, pair {pair + 1}/{pairs}", file=sys.stderr, flush=True)
             with tempfile.TemporaryDirectory() as folder:
                 output = os.path.join(folder, "project.json")
-                project = _run_json([python, "-m", "benchmarks.run", "--only", variant, "--infer_backends=keras", f"--output={output}", *common], output)
+                project = _run_json([python, "-m", "benchmarks.run", "--only", variant, *(f"--infer_backends={name}" for name in INFER_BACKENDS), f"--output={output}", *common], output)
             entry = project["workloads"][variant]
             peak, flops = project["matmul_peak"]["gflops_median"], entry["flops"]["total"]
             project_s.append(project_seconds(workload, entry))

@@ -60,7 +60,7 @@ flags.DEFINE_multi_string("set", None, "FIELD=VALUE: override a TrainConfig fiel
 flags.DEFINE_bool("infer_jit_compile", False, "XLA-compile the Keras forward of the infer_* workloads.")
 flags.DEFINE_multi_enum(
     "infer_backends", list(inference.BACKENDS), list(inference.BACKENDS + inference.OPTIONAL_BACKENDS),
-    "Backends the infer_* workloads time (Keras always runs; keras_folded_bn: SRResNet with batch norm folded, opt-in).",
+    "Backends the infer_* workloads time (Keras always runs; keras_upscaler: as sr-upscale runs it; keras_folded_bn: SRResNet with batch norm folded, opt-in).",
 )  # fmt: skip
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0 = TensorFlow's default).")

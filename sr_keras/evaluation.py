@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-import time
 from typing import Callable
 
 import numpy as np
@@ -100,7 +98,7 @@ def score_image(hr: np.ndarray, sr: np.ndarray, crop: int, channel: str, metric_
 def evaluate(upscaler, pairs: list[EvalPair], crop: int | None = None, channel: str = "y", progress=None, metric_list=None) -> list[ImageScore]:
     """Upscale each LR, round to uint8, score against its HR; crop defaults to the scale.
 
-    progress: called as progress(index, pair, score) after each image (see `Progress`).
+    progress: called as progress(index, pair, score) after each image (sr-eval reports a progress line).
     """
     crop = upscaler.scale if crop is None else crop
     scores = []
@@ -187,46 +185,6 @@ def read_benchmark(source: str, scale: int, crop: int, data_dir: str | None = No
         else:
             kept.append(item)
     return Benchmark(source, published.set_name(source), pipeline.evaluation_pairs(kept, scale), skipped)
-
-
-# ------------------------------------------------------------------------------------------ progress
-
-
-class Progress:
-    """Per-image progress lines on a stream (stderr): index, image, scores, rate and time left.
-
-        [krasserm-srresnet on Set5  3/5] butterfly.png 256x256  PSNR 26.83  SSIM 0.8890  (1.2 s/image, 2 s left)
-    """
-
-    def __init__(self, label: str, total: int, stream=None, metric_list=None):
-        self.label = label
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.metric_list = metric_list or METRICS
-        self.start = time.monotonic()
-
-    def __call__(self, index: int, pair, score: ImageScore) -> None:
-        done = index + 1
-        elapsed = time.monotonic() - self.start
-        rate = elapsed / done
-        left = rate * (self.total - done)
-        values = "  ".join(f"{m.label} {score.values[m.key]:.{m.digits}f}" for m in self.metric_list)
-        width = len(str(self.total))
-        print(
-            f"[{self.label} {done:>{width}}/{self.total}] {pair.name} {pair.hr.shape[1]}x{pair.hr.shape[0]}  {values}  "
-            f"({rate:.1f} s/image, {_duration(left)} left)",
-            file=self.stream,
-            flush=True,
-        )
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 # ----------------------------------------------------------------------------------- paper tables

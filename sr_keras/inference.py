@@ -63,6 +63,7 @@ class Upscaler:
     tile_pad: int = DEFAULT_TILE_PAD
     bytes_per_pixel: float = DEFAULT_BYTES_PER_PIXEL
     memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB
+    model: object = None  # the Keras generator that upscale_float runs, if it is one
 
     def tile_size(self) -> int:
         """The tile side in LR pixels in force (0 = whole image); raises ValueError for bad settings."""
@@ -104,14 +105,57 @@ def bicubic_upscaler(scale: int) -> Upscaler:
     return Upscaler("bicubic", scale, upscale, tile_pad=TILE_PADS["bicubic"], bytes_per_pixel=BICUBIC_BYTES_PER_PIXEL)
 
 
-def keras_upscaler(model, name: str) -> Upscaler:
-    """Wrap a Keras generator (float32 [0, 1] in and out); the scale is read from the model."""
+# Architectures whose Keras forward is worth XLA-compiling where sr-train also picks XLA
+# (`hardware.default_jit_compile`: CPUs without AVX-512, GPUs, TPUs).  Measured on a 2-core Zen 3,
+# one 128x128 -> 512x512 image (benchmarks/RESULTS.md, "PyTorch side by side"): SRResNet ~25%
+# faster (its PReLU, BN and pixel shuffle become a few fused loops) for a ~1 s compilation per
+# input shape; RRDBNet 2% faster for ~6 s, so it stays on TF's kernels.
+XLA_INFERENCE_ARCHITECTURES = ("SRResNet",)
+
+
+def xla_inference(model) -> bool:
+    """Whether `keras_upscaler` XLA-compiles `model`'s forward on this machine (see XLA_INFERENCE_ARCHITECTURES)."""
+    from sr_keras.archs import SRResNet
+    from sr_keras.training import hardware
+
+    architectures = {"SRResNet": SRResNet}
+    return any(isinstance(model, architectures[name]) for name in XLA_INFERENCE_ARCHITECTURES) and hardware.default_jit_compile()
+
+
+class KerasForward:
+    """float32 [1, h, w, 3] numpy -> the generator's output, numpy: what a Keras upscaler runs.
+
+    With `xla`, an input shape seen before runs an XLA-compiled forward (compiled on that second
+    call, then cached per shape) and a new shape runs TF's kernels: a one-off image size never pays
+    for a compilation, while the tiles of a large image (all windows have one shape) and a folder
+    of same-sized photos do, once.  The two paths agree to float32 rounding (about 1e-6).
+    """
+
+    def __init__(self, model, xla: bool = False):
+        # One trace for every image size: TF's retracing detector counts traces per code object, so
+        # several upscalers each tracing a few shapes would otherwise warn about "excessive retracing".
+        signature = [tf.TensorSpec([None, None, None, 3], tf.float32)]
+        self.graph = tf.function(lambda x: model(x, training=False), input_signature=signature)
+        self.xla = tf.function(lambda x: model(x, training=False), input_signature=signature, jit_compile=True) if xla else None
+        self.shapes_seen: set[tuple[int, ...]] = set()
+        self.calls = {"graph": 0, "xla": 0}
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        shape = tuple(np.shape(x))
+        path = "xla" if (self.xla is not None and shape in self.shapes_seen) else "graph"
+        self.shapes_seen.add(shape)
+        self.calls[path] += 1
+        return getattr(self, path)(tf.constant(x, tf.float32)).numpy()
+
+
+def keras_upscaler(model, name: str, xla: bool | None = None) -> Upscaler:
+    """Wrap a Keras generator (float32 [0, 1] in and out); the scale is read from the model.
+
+    xla: XLA-compile repeated input shapes (`KerasForward`); None decides by `xla_inference`.
+    """
     scale = model_scale(model)
-    # One trace for every image size: TF's retracing detector counts traces per code object, so
-    # several upscalers each tracing a few shapes would otherwise warn about "excessive retracing".
-    predict = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
-    run = lambda x: predict(tf.constant(x, tf.float32)).numpy()  # noqa: E731
-    return Upscaler(name, scale, run, tile_pad=default_tile_pad(model), bytes_per_pixel=bytes_per_lr_pixel(model))
+    forward = KerasForward(model, xla_inference(model) if xla is None else xla)
+    return Upscaler(name, scale, forward, tile_pad=default_tile_pad(model), bytes_per_pixel=bytes_per_lr_pixel(model), model=model)
 
 
 def model_scale(model) -> int:

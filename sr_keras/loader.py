@@ -193,7 +193,11 @@ def load_upscaler(spec, scale: int = 4):
         return inference.bicubic_upscaler(scale)
     if resolved.kind == "saved_model":
         return _saved_model_upscaler(resolved)
-    return inference.keras_upscaler(load_generator(resolved.text), resolved.name)
+    # The loaded generator belongs to this upscaler alone, so it may run in its inference form
+    # (batch norm folded into the convolutions: benchmarks/RESULTS.md, "batch norm folding").
+    from sr_keras.archs.fold_batch_norm import inference_form
+
+    return inference.keras_upscaler(inference_form(load_generator(resolved.text)), resolved.name)
 
 
 def _saved_model_upscaler(resolved: ModelSpec):

@@ -86,6 +86,18 @@ def bytes_per_lr_pixel(model) -> float:
     return ACTIVATION_OVERHEAD * activation_bytes_per_lr_pixel(model)
 
 
+def peak_rss_bytes() -> int:
+    """This process's own peak resident memory (bytes): VmHWM of /proc/self/status (Linux).
+
+    The high-water mark of the address space made at exec, what the estimates above are checked
+    against.  Not getrusage's ru_maxrss: Linux carries that across fork + exec, so a process started
+    by a 2.4 GB parent (e.g. a pytest worker) would report 2.4 GB before doing anything.
+    """
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
 def tile_for_budget(budget_bytes: float, bytes_per_pixel: float, pad: int) -> int:
     """The tile side (LR pixels) whose padded window fits `budget_bytes`; at least MIN_TILE.
 

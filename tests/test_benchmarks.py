@@ -83,7 +83,8 @@ def test_smoke_run_prints_one_json_object():
 
     infer = result["workloads"]["infer_srresnet"]
     assert infer["flops"]["total"] > 0
-    assert set(infer["backends"]) == {"keras", "saved_model", "litert_float32", "litert_float16"}
+    assert set(infer["backends"]) == {"keras", "keras_upscaler", "saved_model", "litert_float32", "litert_float16"}
+    assert infer["backends"]["keras_upscaler"]["batch_norm_folded"]  # sr-upscale's path for a BN SRResNet
     for name, backend in infer["backends"].items():
         assert backend["min_s"] <= backend["median_s"] <= backend["max_s"], name
         assert {"images_per_s", "output_megapixels_per_s", "achieved_gflops_per_s", "share_of_matmul_peak"} <= set(backend)

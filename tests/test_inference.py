@@ -93,3 +93,32 @@ def test_unknown_spec_lists_the_choices():
 
     with pytest.raises(ValueError, match=r"unknown model 'nope'.*realesrgan-x4plus, realesrgan-x4plus-anime.*\.weights\.h5"):
         load_upscaler("nope")
+
+
+def test_keras_forward_compiles_only_repeated_shapes_and_agrees_with_the_graph():
+    from sr_keras.archs import SRResNet
+    from sr_keras.inference import KerasForward
+
+    model = SRResNet(num_blocks=1, num_features=8)
+    forward = KerasForward(model, xla=True)
+    rng = np.random.default_rng(0)
+    x, other = rng.random((1, 12, 10, 3), dtype=np.float32), rng.random((1, 8, 8, 3), dtype=np.float32)
+    first, second, once = forward(x), forward(x), forward(other)
+    assert forward.calls == {"graph": 2, "xla": 1}  # x's second call and nothing else ran XLA
+    expected = model(x, training=False).numpy()
+    np.testing.assert_allclose(first, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(second, expected, rtol=0, atol=1e-5)  # XLA's kernels: float32 rounding apart
+    np.testing.assert_allclose(once, model(other, training=False).numpy(), rtol=0, atol=1e-6)
+    assert KerasForward(model).xla is None  # xla=False: TF's kernels only
+
+
+def test_xla_inference_follows_the_architecture_and_the_cpu(monkeypatch):
+    from sr_keras import inference
+    from sr_keras.archs import RRDBNet, SRResNet
+    from sr_keras.training import hardware
+
+    srresnet, rrdbnet = SRResNet(num_blocks=1, num_features=8), RRDBNet(num_blocks=1, num_features=8, growth=4)
+    monkeypatch.setattr(hardware, "default_jit_compile", lambda: True)  # e.g. Zen 3 (AVX2)
+    assert inference.xla_inference(srresnet) and not inference.xla_inference(rrdbnet)
+    monkeypatch.setattr(hardware, "default_jit_compile", lambda: False)  # AVX-512: oneDNN
+    assert not inference.xla_inference(srresnet)

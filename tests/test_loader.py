@@ -145,3 +145,19 @@ def test_every_programs_model_help_lists_the_shipped_names_and_forms(program, fl
         assert form in text
     if program != "interpolate":
         assert "bicubic" in text and "SavedModel base dir" in text
+
+
+def test_a_loaded_batch_norm_srresnet_upscales_with_batch_norm_folded(tmp_path):
+    import keras
+
+    model = random_srresnet(4, tanh_output=True, batch_norm_epsilon=1e-3)  # krasserm's form
+    path = str(tmp_path / "g.keras")
+    model.save(path)
+    upscaler = loader.load_upscaler(path)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in upscaler.model.layers)
+    assert upscaler.model.tanh_output
+    lr = np.random.default_rng(0).integers(0, 256, (9, 7, 3), dtype=np.uint8)
+    expected = model(lr[None].astype(np.float32) / 255.0, training=False).numpy()[0]
+    np.testing.assert_allclose(upscaler(lr), expected, rtol=0, atol=1e-4)  # the BN model's output (float32 rounding)
+    # A model passed as an object is not folded: its weights may still change (network interpolation).
+    assert loader.load_upscaler(model).model is model

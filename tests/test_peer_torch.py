@@ -40,6 +40,14 @@ def test_project_side_is_what_sr_train_runs_by_default():
     assert peer_torch.project_variant("infer_rrdbnet", jit_compile=False) == "infer_rrdbnet"
 
 
+def test_project_inference_is_the_forward_sr_upscale_runs():
+    # The keras_upscaler backend is sr-upscale's path (BN folded, XLA where it wins); keras is the model as built.
+    srresnet = {"backends": {"keras": {"median_s": 1.0}, "keras_upscaler": {"median_s": 0.9}, "keras_folded_bn": {"median_s": 0.95}}}
+    assert peer_torch.project_seconds("infer_srresnet", srresnet) == 0.9
+    assert peer_torch.project_seconds("infer_rrdbnet", {"backends": {"keras": {"median_s": 4.0}}}) == 4.0
+    assert peer_torch.project_seconds("srresnet_mse_update", {"median_s": 2.0}) == 2.0
+
+
 def test_table_lists_every_workload():
     result = {"srresnet_mse_update": {"project_s": [1.0, 1.2], "torch": {
         layout: {"seconds": [1.0, 1.0], "project_over_torch": peer_torch.ratio_summary([1.0, 1.2], [1.0, 1.0])} for layout in peer_torch.LAYOUTS}}}

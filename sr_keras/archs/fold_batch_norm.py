@@ -4,7 +4,7 @@ At inference BN is affine per channel, y = gamma * (x - mean) / sqrt(var + eps) 
 followed by BN is one conv with
     kernel' = kernel * s,   bias' = (bias - mean) * s + beta,   s = gamma / sqrt(var + eps)
 (s broadcast over the output-channel axis).  `fold_batch_norm(srresnet)` returns the
-`SRResNet(batch_norm=False)` of the same size (its BN positions are identity layers with the BN
+`SRResNet(batch_norm=False)` of the same configuration (its BN positions are identity layers with the BN
 layers' names) carrying the folded weights: the same function in inference mode, with 2B + 1
 fewer per-pixel passes over the feature maps.  Training needs the BN model (batch statistics).
 """
@@ -41,7 +41,9 @@ def fold_batch_norm(model: SRResNet) -> SRResNet:
     """A BN-free SRResNet computing `model(x, training=False)` (up to float32 rounding)."""
     if not isinstance(model, SRResNet) or not model.batch_norm:
         raise ValueError(f"fold_batch_norm needs a batch-norm SRResNet, got {type(model).__name__}")
-    folded = SRResNet(num_blocks=model.num_blocks, num_features=model.num_features, scale=model.scale, batch_norm=False, name=model.name)
+    config = model.get_config()  # every option (e.g. tanh_output), so the folded model is the same function
+    config.pop("batch_norm_epsilon", None)
+    folded = SRResNet.from_config({**config, "batch_norm": False})
     bn_after = _bn_after(model)
     for layer in model.layers:
         if not layer.weights or isinstance(layer, keras.layers.BatchNormalization):
@@ -53,3 +55,15 @@ def fold_batch_norm(model: SRResNet) -> SRResNet:
             weights = list(folded_conv_weights(weights[0], weights[1], gamma, beta, mean, variance, bn.epsilon))
         folded.get_layer(layer.name).set_weights(weights)
     return folded
+
+
+def inference_form(model):
+    """The generator that inference and export run: a batch-norm SRResNet folded, anything else as it is.
+
+    The folded model is a copy (the same function within float32 rounding, see `fold_batch_norm`),
+    so use it only where the weights no longer change: not for a model that is still trained or
+    interpolated (`sr_keras.interpolation` rewrites the weights in place).
+    """
+    if isinstance(model, SRResNet) and model.batch_norm:
+        return fold_batch_norm(model)
+    return model

@@ -121,7 +121,8 @@ def convert_tflite(
     calibration_size square) of `representative_images` (uint8 [H, W, 3]; default: the embedded
     photos) and has int8 input/output tensors (scale/zero point in the tensor details).
     Only TFLite builtin ops are allowed: a model needing Flex ops fails to convert.  Nearest
-    UpSampling2D layers are swapped for an equal builtin-friendly op (`tflite_friendly`).
+    UpSampling2D layers are swapped for an equal builtin-friendly op (`tflite_friendly`), and a
+    batch-norm SRResNet's BN is folded into its convolutions (`inference_form`).
     """
     if quantization not in TFLITE_QUANTIZATIONS:
         raise ValueError(f"TFLite quantization {quantization!r}: expected one of {', '.join(TFLITE_QUANTIZATIONS)}")
@@ -129,6 +130,9 @@ def convert_tflite(
         input_size = (int(input_size[0]), int(input_size[1]))
         if min(input_size) <= 0:
             raise ValueError(f"TFLite input size must be positive, got {input_size}")
+    from sr_keras.archs.fold_batch_norm import inference_form
+
+    model = inference_form(model)  # BN SRResNets with BN folded (as the SavedModel export)
     serve = make_serve(tflite_friendly(model))  # THE serving function; no tiling (the app sizes the input)
 
     def serve_float(image):

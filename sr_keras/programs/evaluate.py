@@ -94,6 +94,7 @@ def main(argv):
 
     from sr_keras import evaluation
     from sr_keras.loader import load_upscaler
+    from sr_keras.programs.progress import Progress
 
     models = split_values(FLAGS.model)
     sources = split_values(FLAGS.hr_dir)
@@ -129,9 +130,10 @@ def main(argv):
         note(f"{upscaler.name}: loaded in {time.monotonic() - start:.1f} s")
         for benchmark in benchmarks:
             label = f"{upscaler.name} on {benchmark.name}"
-            progress = evaluation.Progress(label, len(benchmark.pairs), metric_list=metric_list) if show_progress else None
             start = time.monotonic()
-            scores = evaluation.evaluate(upscaler, benchmark.pairs, crop, FLAGS.channel, progress=progress, metric_list=metric_list)
+            with Progress(len(benchmark.pairs), label, unit="image") as bar:
+                report = (lambda index, pair, score: bar.update(note=_image_note(pair, score, metric_list))) if show_progress else None
+                scores = evaluation.evaluate(upscaler, benchmark.pairs, crop, FLAGS.channel, progress=report, metric_list=metric_list)
             result = evaluation.Result(spec, upscaler.name, benchmark, scores, time.monotonic() - start, rows.get(spec))
             results.append(result)
             means = result.means(metric_list)
@@ -157,6 +159,12 @@ def main(argv):
         }
         _write(FLAGS.output, json.dumps(document, indent=2, default=lambda v: float(v) if isinstance(v, np.floating) else str(v)) + "\n")
         print(f"wrote {FLAGS.output}", file=sys.stderr)
+
+
+def _image_note(pair, score, metric_list) -> str:
+    """The end of an image's progress line: "butterfly.png 256x256  PSNR 26.83  SSIM 0.8890"."""
+    values = "  ".join(f"{m.label} {score.values[m.key]:.{m.digits}f}" for m in metric_list)
+    return f"{pair.name} {pair.hr.shape[1]}x{pair.hr.shape[0]}  {values}"
 
 
 def _write(path: str, text: str) -> None:

@@ -15,9 +15,10 @@ def test_folded_weights_by_hand():
     # For any x: BN(conv(x)) = 3 * (2x + 1 - 4) / 3 + 0.5 = 2x - 2.5 = kernel' x + bias'.
 
 
-def test_folded_srresnet_equals_the_bn_model_at_inference():
+@pytest.mark.parametrize("options", [{}, {"tanh_output": True, "batch_norm_epsilon": 1e-3}], ids=["default", "krasserm_form"])
+def test_folded_srresnet_equals_the_bn_model_at_inference(options):
     keras.utils.set_random_seed(3)
-    model = SRResNet(num_blocks=2, num_features=16)
+    model = SRResNet(num_blocks=2, num_features=16, **options)
     rng = np.random.default_rng(0)
     for layer in model.layers:  # BN statistics far from the identity, as a trained model has
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -32,7 +33,13 @@ def test_folded_srresnet_equals_the_bn_model_at_inference():
     # float32: the folded kernels round once more (kernel * s); outputs are O(1): 1e-4 is ~1000 ulps
     # of slack, far below a wrong fold (the BN shifts here move outputs by O(0.1-1)).
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
-    assert np.abs(expected - SRResNet(num_blocks=2, num_features=16, batch_norm=False)(x).numpy()).max() > 0.1
+    assert folded.tanh_output == model.tanh_output  # the options carry over (krasserm's models end in tanh)
+    # The same convolutions with BN dropped instead of folded: far off, so the BN statistics matter here.
+    dropped = SRResNet(num_blocks=2, num_features=16, batch_norm=False, tanh_output=model.tanh_output)
+    for layer in dropped.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    assert np.abs(expected - dropped(x).numpy()).max() > 0.1
 
 
 def test_only_batch_norm_srresnets_fold():

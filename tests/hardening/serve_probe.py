@@ -45,12 +45,10 @@ def main(path, requests):
 
 
 def _peak_rss_mb() -> float:
-    """This process's own peak RSS (MB): VmHWM of /proc/self/status, the high-water mark of the
-    address space made at exec.  Not getrusage's ru_maxrss: Linux carries that across fork + exec,
-    so a probe started by a 2.4 GB pytest worker would report 2.4 GB before loading anything."""
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
+    """This process's own peak RSS in MB (`sr_keras.tiling.peak_rss_bytes`: VmHWM, not ru_maxrss)."""
+    from sr_keras.tiling import peak_rss_bytes
+
+    return peak_rss_bytes() / 2**20
 
 
 def _encode_png(image: np.ndarray) -> bytes:

@@ -19,13 +19,8 @@ parser.add_argument("--arch", default="srresnet", choices=["srresnet", "rrdbnet"
 parser.add_argument("--side", type=int, default=256)
 args = parser.parse_args()
 
-def peak_rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) * 1024
-
-
 from sr_keras.archs import RRDBNet, SRResNet
-from sr_keras.tiling import activation_bytes_per_lr_pixel
+from sr_keras.tiling import activation_bytes_per_lr_pixel, peak_rss_bytes
 
 model = SRResNet() if args.arch == "srresnet" else RRDBNet()
 estimate = activation_bytes_per_lr_pixel(model)
