@@ -79,6 +79,8 @@ def srresnet_from_keras2(path: str | os.PathLike, name: str = "srresnet"):
 
     Raises ValueError naming the file and the first layer that does not fit.
     """
+    import keras
+
     from sr_keras.archs import SRResNet
 
     path = os.fspath(path)
@@ -90,7 +92,7 @@ def srresnet_from_keras2(path: str | os.PathLike, name: str = "srresnet"):
     if len(targets) != len(layers):
         raise ValueError(f"{path}: {len(layers)} layers with weights, SRResNet({hyper}) has {len(targets)}")
     for (source_name, kind, arrays), layer in zip(layers, targets):
-        if type(layer).__name__ != kind:
+        if not isinstance(layer, getattr(keras.layers, kind)):  # e.g. conv_last, a Conv2D computed by blocks
             raise ValueError(f"{path}: layer {source_name} ({kind}) is where SRResNet has {layer.name} ({type(layer).__name__})")
         expected = [tuple(w.shape) for w in layer.get_weights()]
         if [a.shape for a in arrays] != expected:
