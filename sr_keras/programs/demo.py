@@ -90,8 +90,8 @@ OUTPUTS = (
     "images", "export", "runs", MARKER,
 )  # fmt: skip
 
-# Defaults: the whole demo took 3.0 min on the 2-core Xeon (AVX-512) and is estimated at about 9 min on the
-# 2-core Zen 3 (AVX2) from its measured per-step rates (README); within the 10-minute goal.
+# Defaults: the whole demo took 3.0 min on the 2-core Xeon (AVX-512) and 6.4 min on the 2-core Zen 3 (AVX2),
+# both measured from fresh clones (README); within the 10-minute goal.
 DEFAULTS = {
     "steps_psnr": 600,
     "steps_gan": 60,
