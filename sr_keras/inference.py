@@ -105,21 +105,19 @@ def bicubic_upscaler(scale: int) -> Upscaler:
     return Upscaler("bicubic", scale, upscale, tile_pad=TILE_PADS["bicubic"], bytes_per_pixel=BICUBIC_BYTES_PER_PIXEL)
 
 
-# Architectures whose Keras forward is worth XLA-compiling where sr-train also picks XLA
-# (`hardware.default_jit_compile`: CPUs without AVX-512, GPUs, TPUs).  Measured on a 2-core Zen 3,
-# one 128x128 -> 512x512 image (benchmarks/RESULTS.md, "PyTorch side by side"): SRResNet ~25%
-# faster (its PReLU, BN and pixel shuffle become a few fused loops) for a ~1 s compilation per
-# input shape; RRDBNet 2% faster for ~6 s, so it stays on TF's kernels.
-XLA_INFERENCE_ARCHITECTURES = ("SRResNet",)
-
-
 def xla_inference(model) -> bool:
-    """Whether `keras_upscaler` XLA-compiles `model`'s forward on this machine (see XLA_INFERENCE_ARCHITECTURES)."""
+    """Whether `keras_upscaler` XLA-compiles `model`'s forward on this machine: an SRResNet, where
+    sr-train also picks XLA (`hardware.default_jit_compile`: CPUs without AVX-512, GPUs, TPUs).
+
+    Measured on a 2-core Zen 3, one 128x128 -> 512x512 image (benchmarks/RESULTS.md, Zen 3
+    experiments): SRResNet 0.914 -> 0.770 s with BN folded and XLA (its PReLU, BN and pixel shuffle
+    become a few fused loops) for a ~1 s compilation per input shape; RRDBNet 2% faster for ~6 s,
+    so it stays on TF's kernels.
+    """
     from sr_keras.archs import SRResNet
     from sr_keras.training import hardware
 
-    architectures = {"SRResNet": SRResNet}
-    return any(isinstance(model, architectures[name]) for name in XLA_INFERENCE_ARCHITECTURES) and hardware.default_jit_compile()
+    return isinstance(model, SRResNet) and hardware.default_jit_compile()
 
 
 class KerasForward:

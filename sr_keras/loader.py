@@ -194,7 +194,7 @@ def load_upscaler(spec, scale: int = 4):
     if resolved.kind == "saved_model":
         return _saved_model_upscaler(resolved)
     # The loaded generator belongs to this upscaler alone, so it may run in its inference form
-    # (batch norm folded into the convolutions: benchmarks/RESULTS.md, "batch norm folding").
+    # (batch norm folded into the convolutions; measured in benchmarks/RESULTS.md, Zen 3 experiments).
     from sr_keras.archs.fold_batch_norm import inference_form
 
     return inference.keras_upscaler(inference_form(load_generator(resolved.text)), resolved.name)

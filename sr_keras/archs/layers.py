@@ -86,8 +86,8 @@ class Conv2D(keras.layers.Conv2D):
 
     with K' gathered from the kernel (`space_to_depth_kernel_index`; k' = 2 ceil((k // 2) / b) + 1).
     It is worth it for convolutions with few output channels, which leave a CPU's matrix kernels
-    mostly idle: SRResNet's 9 x 9 64 -> 3 output convolution runs as a 5 x 5 256 -> 12 one
-    (block 2: 1.23x the multiply-adds, measured faster; benchmarks/RESULTS.md).  Inputs whose
+    mostly idle: SRResNet's 9 x 9 64 -> 3 output convolution runs as a 3 x 3 1024 -> 48 one
+    (block 4: 1.78x the multiply-adds, yet faster; `srresnet.CONV_LAST_BLOCK`, benchmarks/RESULTS.md).  Inputs whose
     height or width is not a multiple of `block` are padded with zeros at the bottom / right and
     the output cropped, which "same" zero padding makes exact.
     """

@@ -100,7 +100,7 @@ class SRResNet(keras.Model):
             x = PixelShuffle(2, name=f"upsample_{i}_shuffle")(x)
             x = _prelu(f"upsample_{i}_prelu")(x)
         # The 9x9 F -> 3 output conv, computed on 4x4 space-to-depth blocks: the same kernel and
-        # function, 2-3x faster on CPUs than a 3-column matrix product (benchmarks/RESULTS.md).
+        # function, 1.4-3x faster on CPUs than a 3-column matrix product (CONV_LAST_BLOCK above).
         outputs = sr_layers.Conv2D(3, 9, block=CONV_LAST_BLOCK, padding="same", activation="tanh" if tanh_output else None, name="conv_last")(x)
         if tanh_output:  # [-1, 1] -> [0, 1]
             outputs = keras.layers.Rescaling(0.5, offset=0.5, name="output_to_unit")(outputs)

@@ -1,4 +1,4 @@
-"""Conv2D is Conv2D computed another way: outputs and both gradients against keras' Conv2D
+"""sr_keras' Conv2D with a space-to-depth block is keras' Conv2D computed another way: outputs and both gradients against keras' Conv2D
 (an independent formulation) with the same weights, on sizes that are and are not multiples of the block."""
 
 import keras
