@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import keras
 
+from sr_keras.archs.layers import Conv2D
+
 
 def _batch_norm(name: str) -> keras.layers.BatchNormalization:
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
@@ -33,9 +35,9 @@ class SRGANDiscriminator(keras.Model):
             raise ValueError(f"SRGANDiscriminator patch_size must be a multiple of 16, got {patch_size}")
         f = num_features
         inputs = keras.Input(shape=(patch_size, patch_size, 3), name="image")
-        x = _lrelu("lrelu0")(keras.layers.Conv2D(f, 3, padding="same", name="conv0")(inputs))
+        x = _lrelu("lrelu0")(Conv2D(f, 3, padding="same", name="conv0")(inputs))
         for i, (filters, stride) in enumerate([(f, 2), (2 * f, 1), (2 * f, 2), (4 * f, 1), (4 * f, 2), (8 * f, 1), (8 * f, 2)], start=1):
-            x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}")(x)
+            x = Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}")(x)
             x = _lrelu(f"lrelu{i}")(_batch_norm(f"bn{i}")(x))
         x = keras.layers.Flatten(name="flatten")(x)
         x = _lrelu("dense1_lrelu")(keras.layers.Dense(1024, name="dense1")(x))
@@ -67,14 +69,14 @@ class VGGStyleDiscriminator(keras.Model):
             raise ValueError(f"VGGStyleDiscriminator patch_size must be a multiple of 32, got {patch_size}")
         f = num_features
         inputs = keras.Input(shape=(patch_size, patch_size, 3), name="image")
-        x = _lrelu("lrelu0_0")(keras.layers.Conv2D(f, 3, padding="same", name="conv0_0")(inputs))
+        x = _lrelu("lrelu0_0")(Conv2D(f, 3, padding="same", name="conv0_0")(inputs))
         stages = [(0, f), (1, 2 * f), (2, 4 * f), (3, 8 * f), (4, 8 * f)]
         for stage, filters in stages:
             if stage > 0:
-                x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{stage}_0")(x)
+                x = Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{stage}_0")(x)
                 x = _lrelu(f"lrelu{stage}_0")(_batch_norm(f"bn{stage}_0")(x))
             x = keras.layers.ZeroPadding2D(1, name=f"pad{stage}_1")(x)
-            x = keras.layers.Conv2D(filters, 4, strides=2, padding="valid", use_bias=False, name=f"conv{stage}_1")(x)
+            x = Conv2D(filters, 4, strides=2, padding="valid", use_bias=False, name=f"conv{stage}_1")(x)
             x = _lrelu(f"lrelu{stage}_1")(_batch_norm(f"bn{stage}_1")(x))
         x = keras.layers.Flatten(name="flatten")(x)
         x = _lrelu("linear1_lrelu")(keras.layers.Dense(100, name="linear1")(x))

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sr_keras.ops import winograd as winograd_ops
+
 
 @keras.saving.register_keras_serializable(package="sr_keras")
 class PixelShuffle(keras.layers.Layer):
@@ -74,7 +76,8 @@ def space_to_depth_kernel_index(kernel_size: int, block: int) -> np.ndarray:
 
 @keras.saving.register_keras_serializable(package="sr_keras")
 class Conv2D(keras.layers.Conv2D):
-    """keras' Conv2D, optionally computed on `block` x `block` space-to-depth blocks of its input.
+    """keras' Conv2D, optionally computed on `block` x `block` space-to-depth blocks of its input, or by
+    Winograd's F(4x4, 3x3) where `use_winograd` switched that on and it pays (`winograd_pays`).
 
     Named Conv2D on purpose: Keras names a layer's group in .weights.h5 files after its class
     (layers/conv2d_6), so a model using this layer reads and writes the same weight files as one
@@ -95,6 +98,8 @@ class Conv2D(keras.layers.Conv2D):
     def __init__(self, filters, kernel_size, block: int = 1, **kwargs):
         super().__init__(filters, kernel_size, **kwargs)
         self.block = int(block)
+        # How to compute, not what: set by use_winograd (sr-train under XLA), never saved in configs.
+        self.winograd = False
         if self.block < 1:
             raise ValueError(f"block must be >= 1, got {block}")
         if self.block == 1:
@@ -119,10 +124,30 @@ class Conv2D(keras.layers.Conv2D):
         size = self._index.shape[0]
         return tf.reshape(gathered, [size, size, b * b * channels, b * b * filters])
 
+    def winograd_applies(self, input_shape, dtype) -> bool:
+        """True where call computes by Winograd: switched on, a 3x3 stride-1 'same' float32 conv of a
+        static spatial size and channel count for which `winograd_pays`."""
+        if not (self.winograd and self.block == 1 and tuple(self.kernel_size) == (3, 3) and self.padding == "same"):
+            return False
+        if tuple(self.strides) != (1, 1) or tuple(self.dilation_rate) != (1, 1) or self.groups != 1 or self.data_format != "channels_last":
+            return False
+        _, height, width, channels = input_shape
+        if height is None or width is None or channels is None or keras.backend.standardize_dtype(dtype) != "float32":
+            return False
+        return winograd_pays(height, width, channels, self.filters)
+
+    def finish(self, y):
+        """Bias and activation on the convolution's result y."""
+        if self.use_bias:
+            y = y + tf.cast(self.bias, y.dtype)
+        return self.activation(y) if self.activation is not None else y
+
     def call(self, inputs):
         b = self.block
         if b == 1:
-            return super().call(inputs)
+            if not self.winograd_applies(inputs.shape, inputs.dtype):
+                return super().call(inputs)
+            return self.finish(winograd_ops.conv2d_3x3(inputs, tf.cast(self.kernel, inputs.dtype)))
         shape = tf.shape(inputs)
         height, width = shape[1], shape[2]
         pad_h, pad_w = (-height) % b, (-width) % b
@@ -130,10 +155,46 @@ class Conv2D(keras.layers.Conv2D):
         # A pad by computed amounts loses the static channel count, which TFLite's conv needs back.
         x = tf.reshape(x, tf.stack([shape[0], height + pad_h, width + pad_w, inputs.shape[-1]]))
         y = tf.nn.conv2d(tf.nn.space_to_depth(x, b), self.blocked_kernel(inputs.dtype), 1, "SAME")
-        y = tf.nn.depth_to_space(y, b)[:, :height, :width, :]
-        if self.use_bias:
-            y = y + tf.cast(self.bias, y.dtype)
-        return self.activation(y) if self.activation is not None else y
+        return self.finish(tf.nn.depth_to_space(y, b)[:, :height, :width, :])
 
     def get_config(self):
         return {**super().get_config(), "block": self.block}
+
+
+def winograd_map_pays(height: int, width: int) -> bool:
+    """The map sizes at which Winograd F(4x4, 3x3) can beat a direct convolution on a CPU: 12 to 48
+    pixels a side (at 64 px and more the transformed tiles leave the cache, 0.82-1.27x; at 8 px and
+    less 4 x 4 tiles waste most of the map, 0.67-1.04x; benchmarks/RESULTS.md)."""
+    return 12 <= min(height, width) and height * width <= 48 * 48
+
+
+def winograd_pays(height: int, width: int, in_channels: int, out_channels: int) -> bool:
+    """Whether Winograd F(4x4, 3x3) beats XLA:CPU's direct convolution in training at this shape.
+
+    Read from benchmarks/experiments/winograd_shapes.py (every 3x3 stride-1 conv shape of the four
+    training workloads, batch 16, forward + both gradients; benchmarks/RESULTS.md) on a 2-core Zen 3:
+      * faster, 1.2-1.9x: at least 64 output channels on maps from 12 x 12 to 48 x 48 pixels (SRResNet's
+        body at 24 px 1.52x, its upsampling convs 1.45x / 1.21x, VGG19 blocks 2-4, the discriminators'
+        middle convs; RRDBNet's conv_body 1.46x);
+      * slower: 32 output channels (RRDBNet's dense convs with 96-160 inputs, 0.58x) and many more inputs
+        than outputs (dense conv5, 192 -> 64: 0.83x), where the transforms of the wide input cost more
+        than the products save;
+      * maps outside `winograd_map_pays`.
+    """
+    return winograd_map_pays(height, width) and out_channels >= 64 and in_channels <= 2 * out_channels
+
+
+def use_winograd(model: keras.Model, enabled: bool = True) -> int:
+    """Compute the 3x3 stride-1 convolutions of `model` (nested models included) by Winograd where it pays.
+
+    Sets `winograd` on every sr_keras Conv2D; the choice is made per call from the input shape
+    (`Conv2D.winograd_applies`), so models traced at free sizes (exports) keep direct convolutions.
+    Weights, configs and saved files are unchanged.  Returns the number of layers switched.
+    """
+    switched = 0
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, Conv2D):
+            layer.winograd = bool(enabled)
+            switched += 1
+    return switched
+

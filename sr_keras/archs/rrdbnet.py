@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import keras
 
-from sr_keras.archs.layers import ScaledResidual
+from sr_keras.archs.layers import Conv2D, ScaledResidual
 from sr_keras.archs.srresnet import upsampling_steps
 
 RESIDUAL_SCALE = 0.2
@@ -35,8 +35,8 @@ def _torch_default():
     return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
 
 
-def _conv(filters: int, name: str, initializer=None) -> keras.layers.Conv2D:
-    return keras.layers.Conv2D(filters, 3, padding="same", kernel_initializer=initializer or _torch_default(), name=name)
+def _conv(filters: int, name: str, initializer=None) -> Conv2D:
+    return Conv2D(filters, 3, padding="same", kernel_initializer=initializer or _torch_default(), name=name)
 
 
 def _lrelu(name: str) -> keras.layers.LeakyReLU:

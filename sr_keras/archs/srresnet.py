@@ -83,20 +83,20 @@ class SRResNet(keras.Model):
         else:
             norm = lambda name: keras.layers.Identity(name=name)  # noqa: E731
         inputs = keras.Input(shape=(None, None, 3), name="lr")
-        x = keras.layers.Conv2D(f, 9, padding="same", name="conv_first")(inputs)
+        x = sr_layers.Conv2D(f, 9, padding="same", name="conv_first")(inputs)
         x = skip = _prelu("prelu_first")(x)
         for i in range(num_blocks):
-            y = keras.layers.Conv2D(f, 3, padding="same", name=f"body_{i}_conv1")(x)
+            y = sr_layers.Conv2D(f, 3, padding="same", name=f"body_{i}_conv1")(x)
             y = norm(f"body_{i}_bn1")(y)
             y = _prelu(f"body_{i}_prelu")(y)
-            y = keras.layers.Conv2D(f, 3, padding="same", name=f"body_{i}_conv2")(y)
+            y = sr_layers.Conv2D(f, 3, padding="same", name=f"body_{i}_conv2")(y)
             y = norm(f"body_{i}_bn2")(y)
             x = keras.layers.Add(name=f"body_{i}_add")([x, y])
-        x = keras.layers.Conv2D(f, 3, padding="same", name="conv_body")(x)
+        x = sr_layers.Conv2D(f, 3, padding="same", name="conv_body")(x)
         x = norm("bn_body")(x)
         x = keras.layers.Add(name="add_body")([skip, x])
         for i in range(steps):
-            x = keras.layers.Conv2D(4 * f, 3, padding="same", name=f"upsample_{i}_conv")(x)
+            x = sr_layers.Conv2D(4 * f, 3, padding="same", name=f"upsample_{i}_conv")(x)
             x = PixelShuffle(2, name=f"upsample_{i}_shuffle")(x)
             x = _prelu(f"upsample_{i}_prelu")(x)
         # The 9x9 F -> 3 output conv, computed on 4x4 space-to-depth blocks: the same kernel and

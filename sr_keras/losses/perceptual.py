@@ -46,6 +46,7 @@ import os
 import keras
 import tensorflow as tf
 
+from sr_keras.archs.layers import Conv2D
 from sr_keras.weights.torchvision import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB
 
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications.imagenet_utils, mode="caffe"
@@ -220,12 +221,16 @@ def feature_extractor(vgg: keras.Model, layer: str, before_activation: bool = Fa
     inputs = keras.Input((None, None, 3), name="rgb")
     x = (preprocess or CaffePreprocess(mean_bgr, name="caffe_preprocess"))(inputs)
     for vgg_layer in vgg.layers[1:]:
-        if vgg_layer.name == layer and before_activation:
-            if not isinstance(vgg_layer, keras.layers.Conv2D):
-                raise ValueError(f"before_activation needs a conv layer, got {layer!r}")
-            linear = keras.layers.Conv2D.from_config({**vgg_layer.get_config(), "activation": None, "name": f"{layer}_before_relu"})
-            x = linear(x)
-            linear.set_weights(vgg_layer.get_weights())
+        if vgg_layer.name == layer and before_activation and not isinstance(vgg_layer, keras.layers.Conv2D):
+            raise ValueError(f"before_activation needs a conv layer, got {layer!r}")
+        if isinstance(vgg_layer, keras.layers.Conv2D):
+            # Copied into sr_keras' Conv2D (same function and weights), which sr-train can switch to Winograd.
+            config = vgg_layer.get_config()
+            if vgg_layer.name == layer and before_activation:
+                config = {**config, "activation": None, "name": f"{layer}_before_relu"}
+            conv = Conv2D.from_config(config)
+            x = conv(x)
+            conv.set_weights(vgg_layer.get_weights())
         else:
             x = vgg_layer(x)
         if vgg_layer.name == layer:

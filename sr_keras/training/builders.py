@@ -7,6 +7,7 @@ import functools
 import keras
 import tensorflow as tf
 
+from sr_keras.archs import layers as sr_layers
 from sr_keras.training.config import TrainConfig
 from sr_keras.training.esrgan_model import ESRGANModel
 from sr_keras.training.sr_model import ContentLoss, SRModel
@@ -132,17 +133,29 @@ def build_training_model(config: TrainConfig, perceptual_weights="config") -> SR
         keras.mixed_precision.set_global_policy(previous)
 
 
+def uses_winograd(config: TrainConfig) -> bool:
+    """Winograd convolutions (config.winograd) only under XLA and in float32: without XLA its many small
+    ops lose to TensorFlow's oneDNN convolutions, and bfloat16 cannot carry its transforms' constants."""
+    return config.winograd and config.use_xla and config.mixed_precision == ""
+
+
 def _build_training_model(config: TrainConfig, perceptual_weights) -> SRModel:
     generator = build_generator(config)
     if config.init_generator:
         load_generator_weights(generator, config.init_generator)
     content_loss = build_content_loss(config, perceptual_weights)
+    discriminator = None if config.gan == "none" else build_discriminator(config)
+    if uses_winograd(config):
+        perceptual = content_loss.perceptual
+        for network in (generator, discriminator, perceptual.extractor if perceptual is not None else None):
+            if network is not None:
+                sr_layers.use_winograd(network)
     if config.gan == "none":
         model = SRModel(generator, content_loss, config.scale)
         model.compile(optimizer=make_optimizer(config), jit_compile=config.use_xla, steps_per_execution=config.steps_per_execution)
     else:
         cls, extra = (SRGANModel, {}) if config.gan == "standard" else (ESRGANModel, {"ragan_average": config.ragan_average})
-        model = cls(generator, build_discriminator(config), content_loss, config.scale, adversarial_weight=config.adversarial_weight, **extra)
+        model = cls(generator, discriminator, content_loss, config.scale, adversarial_weight=config.adversarial_weight, **extra)
         model.compile(
             optimizer=make_optimizer(config),
             d_optimizer=make_optimizer(config),

@@ -82,6 +82,9 @@ class TrainConfig:
         this hardware (XLA on GPUs, TPUs and CPUs without AVX-512; see training/hardware.py).
     mixed_precision: '' | bfloat16. '' = float32; bfloat16 computes in bfloat16 with float32
         weights (fast only with oneDNN on CPUs with AMX or AVX512-BF16).
+    winograd: true | false. With XLA in float32, compute the 3x3 stride-1 convolutions of G, D
+        and the VGG by Winograd F(4x4, 3x3) at the shapes where it measured faster
+        (sr_keras.archs.layers.winograd_pays; outputs within ~4e-6 relative of a direct conv).
     strategy: default | mirrored | multi_worker | tpu. default = one device; mirrored = all GPUs
         (or all logical CPUs) of this machine; multi_worker = the cluster in TF_CONFIG; tpu = --tpu.
     tpu: ADDRESS or ''. The TPU (grpc://HOST:PORT or a Cloud TPU name) for strategy=tpu.
@@ -144,6 +147,7 @@ class TrainConfig:
     # --- runtime -----------------------------------------------------------------------------
     jit_compile: bool | str = "auto"  # XLA for the train step: true | false | auto (this CPU's faster: training/hardware.py)
     mixed_precision: str = ""  # "" (float32) | bfloat16 (fast with oneDNN on CPUs with AMX/AVX512-BF16)
+    winograd: bool = True  # XLA + float32: 3x3 stride-1 convs by Winograd F(4x4, 3x3) where it pays (archs/layers.py)
     strategy: str = "default"  # default | mirrored | multi_worker | tpu
     tpu: str = ""  # TPU address for strategy=tpu
     steps_per_execution: int = 1
