@@ -134,3 +134,14 @@ def test_bfloat16_copy_computes_in_bfloat16_with_the_same_weights():
     x = np.random.default_rng(0).random((1, 8, 8, 3), dtype=np.float32)
     reference = model(x, training=False).numpy()
     np.testing.assert_allclose(np.asarray(copy(x, training=False), np.float32), reference, atol=0.05)
+
+
+def test_winograd_shapes_times_and_compares_one_shape():
+    # The experiment behind layers.winograd_pays, on one tiny shape: both variants timed, and Winograd's
+    # results against tf.nn.conv2d's (the independent formulation) within float32 rounding.
+    from benchmarks.experiments import winograd_shapes
+
+    entry = winograd_shapes.measure(12, 4, 8, repeats=1)
+    assert all(entry[kind][variant] > 0 for kind in ("train_ms", "forward_ms") for variant in ("direct", "winograd"))
+    assert set(entry["relative_difference"]) == {"output", "input_gradient", "kernel_gradient"}
+    assert max(entry["relative_difference"].values()) < 1e-4

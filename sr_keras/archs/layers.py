@@ -161,13 +161,6 @@ class Conv2D(keras.layers.Conv2D):
         return {**super().get_config(), "block": self.block}
 
 
-def winograd_map_pays(height: int, width: int) -> bool:
-    """The map sizes at which Winograd F(4x4, 3x3) can beat a direct convolution on a CPU: 12 to 48
-    pixels a side (at 64 px and more the transformed tiles leave the cache, 0.82-1.27x; at 8 px and
-    less 4 x 4 tiles waste most of the map, 0.67-1.04x; benchmarks/RESULTS.md)."""
-    return 12 <= min(height, width) and height * width <= 48 * 48
-
-
 def winograd_pays(height: int, width: int, in_channels: int, out_channels: int) -> bool:
     """Whether Winograd F(4x4, 3x3) beats XLA:CPU's direct convolution in training at this shape.
 
@@ -179,9 +172,11 @@ def winograd_pays(height: int, width: int, in_channels: int, out_channels: int) 
       * slower: 32 output channels (RRDBNet's dense convs with 96-160 inputs, 0.58x) and many more inputs
         than outputs (dense conv5, 192 -> 64: 0.83x), where the transforms of the wide input cost more
         than the products save;
-      * maps outside `winograd_map_pays`.
+      * maps of 64 px and more (0.82-1.27x: the transformed tiles, 2.25x the input, leave the cache) and of
+        8 px or less (0.67-1.04x: 4 x 4 tiles waste most of the map).
     """
-    return winograd_map_pays(height, width) and out_channels >= 64 and in_channels <= 2 * out_channels
+    maps = 12 <= min(height, width) and height * width <= 48 * 48
+    return maps and out_channels >= 64 and in_channels <= 2 * out_channels
 
 
 def use_winograd(model: keras.Model, enabled: bool = True) -> int:

@@ -84,7 +84,7 @@ class TrainConfig:
         weights (fast only with oneDNN on CPUs with AMX or AVX512-BF16).
     winograd: true | false. With XLA in float32, compute the 3x3 stride-1 convolutions of G, D
         and the VGG by Winograd F(4x4, 3x3) at the shapes where it measured faster
-        (sr_keras.archs.layers.winograd_pays; outputs within ~4e-6 relative of a direct conv).
+        (sr_keras.archs.layers.winograd_pays; outputs within ~1e-5 relative of a direct conv).
     strategy: default | mirrored | multi_worker | tpu. default = one device; mirrored = all GPUs
         (or all logical CPUs) of this machine; multi_worker = the cluster in TF_CONFIG; tpu = --tpu.
     tpu: ADDRESS or ''. The TPU (grpc://HOST:PORT or a Cloud TPU name) for strategy=tpu.
