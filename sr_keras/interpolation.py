@@ -14,7 +14,7 @@ unchanged, so the interpolated network reproduces that endpoint bit for bit.
 
 A model is given as a `keras.Model` or as a spec string resolved by THE model loader
 (`sr_keras.loader.load_generator`): a ``.keras`` file, a ``.weights.h5`` file, an sr-train run
-directory (its latest checkpoint) or a shipped model name (e.g. ``realesrgan-x4plus``).
+directory (its newest intact checkpoint) or a shipped model name (e.g. ``realesrgan-x4plus``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ A model spec is one of (checked in this order):
   a SavedModel base dir    ``serving/srgan`` with version folders 1/, 2/, ...: the highest version,
                            TF Serving's default rule (``latest``);
   an sr-train run dir      a folder with config.json and checkpoints/: the generator of the
-                           latest checkpoint, built from the run's config.
+                           newest intact checkpoint, built from the run's config.
 
 Models are named by their shipped name, their file name, or their folder name (a SavedModel version
 folder is named by its model folder: ``serving/srgan/2`` is ``srgan``).
@@ -44,7 +44,7 @@ def accepted_forms(keras_only: bool = False) -> str:
     without bicubic and SavedModels.
     """
     shipped = f"a shipped name ({', '.join(shipped_names())})"
-    files = "a .keras file, an RRDBNet/SRResNet .weights.h5 file, an sr-train run dir (latest checkpoint)"
+    files = "a .keras file, an RRDBNet/SRResNet .weights.h5 file, an sr-train run dir (newest intact checkpoint)"
     if keras_only:
         return f"{shipped}, {files}"
     return f"bicubic, {shipped}, {files}, a SavedModel dir from sr-export, or a SavedModel base dir (its newest version)"
@@ -121,32 +121,27 @@ def resolve(spec) -> ModelSpec:
 
 
 def _load_run_generator(run_dir: str):
-    """The generator of an sr-train run dir: built from config.json, weights of the latest checkpoint.
+    """The generator of an sr-train run dir: built from config.json, weights of its newest intact checkpoint.
 
-    Every generator variable must be in the checkpoint (ValueError otherwise, naming the run).
+    A newer checkpoint that is missing or damaged (a run killed while saving) is skipped with a warning,
+    as sr-train does when it resumes.  Every generator variable must come from the checkpoint: ValueError
+    naming each checkpoint and why otherwise, FileNotFoundError if there is none.
     """
     import tensorflow as tf
 
     from sr_keras.training import builders
     from sr_keras.training.config import from_dict
-    from sr_keras.training.loop import load_run_config
+    from sr_keras.training.loop import load_run_config, restore_newest_intact
 
     config = from_dict(load_run_config(run_dir), source=os.path.join(run_dir, "config.json"))
     generator = builders.build_generator(config)
     checkpoints = os.path.join(run_dir, "checkpoints")
-    latest = tf.train.latest_checkpoint(checkpoints)
-    if latest is None:
-        raise FileNotFoundError(f"{run_dir}: no checkpoint in {checkpoints}")
     try:
-        status = tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
-    except (ValueError, tf.errors.OpError) as error:  # e.g. a kernel of another shape
-        first = str(error).strip().splitlines()[0][:300]
-        raise ValueError(f"{latest}: the checkpoint does not fit the run's generator ({first})") from None
-    try:  # every generator variable must come from the checkpoint (expect_partial alone lets some stay random)
-        status.assert_existing_objects_matched()
-    except AssertionError as error:
-        first = str(error).strip().splitlines()[0][:300]
-        raise ValueError(f"{latest}: the checkpoint does not hold every weight of the run's generator ({first})") from None
+        restored = restore_newest_intact(tf.train.Checkpoint(generator=generator), checkpoints, advice="")
+    except RuntimeError as error:
+        raise ValueError(f"{error}: none holds the run's generator as config.json describes it") from None
+    if restored is None:
+        raise FileNotFoundError(f"{run_dir}: no checkpoint in {checkpoints}")
     return generator
 
 

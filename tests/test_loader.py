@@ -115,12 +115,31 @@ def test_run_dir_whose_checkpoint_lacks_or_misfits_generator_weights_is_refused(
     (run / "checkpoints").mkdir(parents=True)
     (run / "config.json").write_text(config.to_json())
     tf.train.Checkpoint(discriminator=random_srresnet(3)).save(str(run / "checkpoints" / "ckpt"))
-    with pytest.raises(ValueError, match=r"ckpt-1: the checkpoint does not hold every weight of the run's generator"):
+    with pytest.raises(ValueError, match=r"no intact checkpoint \(.*ckpt-1 \(does not fit: .*\): none holds the run's generator"):
         loader.init_generator_weights(SRResNet(**TINY), str(run))
     # config.json says 2 blocks, the checkpoint has 1.
     misfit = write_run_dir(tmp_path / "misfit", random_srresnet(3), TrainConfig(generator="srresnet", num_blocks=2, num_features=8))
-    with pytest.raises(ValueError, match=r"ckpt-1: the checkpoint does not fit the run's generator \(.*incompatible tensor"):
+    with pytest.raises(ValueError, match=r"ckpt-1 \(does not fit: .*incompatible tensor.*none holds the run's generator"):
         loader.load_generator(misfit)
+
+
+def test_run_dir_whose_newest_checkpoint_is_damaged_loads_the_one_before(tmp_path, caplog):
+    # A run killed while writing ckpt-2: sr-eval / sr-upscale take ckpt-1's generator, as sr-train resumes from it.
+    import logging
+
+    config = TrainConfig(generator="srresnet", **TINY)
+    first, second = random_srresnet(5), random_srresnet(6)
+    run = write_run_dir(tmp_path / "run", first, config)
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=second), str(tmp_path / "run" / "checkpoints"), max_to_keep=None)
+    manager.save(checkpoint_number=2)  # the index now names ckpt-2 as the latest
+    for data in (tmp_path / "run" / "checkpoints").glob("ckpt-2.data-*"):
+        data.write_bytes(b"\xde\xad\xbe\xef" * (data.stat().st_size // 4))
+    with caplog.at_level(logging.WARNING):
+        loaded = loader.load_generator(run)
+    for expected, got in zip(first.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(got, expected)
+    warnings = [r.getMessage() for r in caplog.records if "; using " in r.getMessage()]
+    assert len(warnings) == 1 and "ckpt-2 (unreadable" in warnings[0] and warnings[0].endswith("ckpt-1 instead")
 
 
 def test_training_builder_uses_the_loader_check(tmp_path):

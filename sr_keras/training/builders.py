@@ -110,7 +110,7 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
 
 
 def load_generator_weights(generator: keras.Model, source: str) -> None:
-    """Initialise G from any Keras model spec (a run dir's latest checkpoint, a .keras or .weights.h5
+    """Initialise G from any Keras model spec (a run dir's newest intact checkpoint, a .keras or .weights.h5
     file, a shipped name) with `sr_keras.loader.init_generator_weights`: a source whose architecture
     differs from G's is refused (ValueError), never half loaded."""
     from sr_keras import loader

@@ -220,7 +220,7 @@ def _train_locked(config: TrainConfig, run_dir: str, perceptual_weights, verbose
     bounds = weight_bounds(model)  # from the initial weights, before any restore
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=config.keep_checkpoints)
-    restored = restore_newest_intact(checkpoint, manager)
+    restored = restore_newest_intact(checkpoint, manager.directory)
     if restored:
         logging.info("resumed from %s", restored)
     distributed.broadcast_from_chief(strategy, distributed.model_state(model))  # multi-worker only
@@ -331,35 +331,46 @@ def _checkpoint_step(prefix: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-def checkpoint_candidates(manager: tf.train.CheckpointManager) -> list[str]:
-    """Checkpoint prefixes, newest first: those of the `checkpoint` index and any ckpt-N on disk."""
-    found = set(manager.checkpoints)
-    found.update(path[: -len(".index")] for path in glob.glob(os.path.join(manager.directory, "ckpt-*.index")))
+def checkpoint_candidates(directory: str) -> list[str]:
+    """Checkpoint prefixes in `directory`, newest first: those of its `checkpoint` index and any ckpt-N on disk."""
+    state = tf.train.get_checkpoint_state(directory)
+    found = set(state.all_model_checkpoint_paths) if state else set()
+    found.update(path[: -len(".index")] for path in glob.glob(os.path.join(directory, "ckpt-*.index")))
     return sorted(found, key=_checkpoint_step, reverse=True)
 
 
-def restore_newest_intact(checkpoint: tf.train.Checkpoint, manager: tf.train.CheckpointManager) -> str | None:
-    """Restore the newest checkpoint that reads completely; returns its prefix (None: a new run).
+def restore_newest_intact(
+    checkpoint: tf.train.Checkpoint, directory: str, advice: str = "move the folder away to start the run over"
+) -> str | None:
+    """Restore the newest checkpoint in `directory` that reads completely; returns its prefix (None: none there).
 
-    A missing or corrupt newer checkpoint is skipped with a one-line warning.  If checkpoints
-    exist but none is intact, raises RuntimeError (the run is not silently restarted).
+    Every object of `checkpoint` must be restored from the file.  A missing, unreadable or ill-fitting
+    newer checkpoint (one killed mid-write, or damaged) is skipped with a one-line warning.  If
+    checkpoints exist but none is intact, raises RuntimeError naming each and why, then `advice`
+    (the run is not silently restarted, a generator is not silently left random).
     """
-    candidates = checkpoint_candidates(manager)
+    candidates = checkpoint_candidates(directory)
     failures = []
     for prefix in candidates:
         try:
-            checkpoint.restore(prefix).assert_existing_objects_matched()
+            # expect_partial: values of the file that `checkpoint` does not hold (a discriminator, the
+            # optimizer's slots when only the generator is loaded) are not warned about.
+            checkpoint.restore(prefix).expect_partial().assert_existing_objects_matched()
         except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError, OSError) as error:
             reason = (getattr(error, "message", None) or str(error)).strip().splitlines()
-            failures.append(f"{prefix} ({'missing' if isinstance(error, tf.errors.NotFoundError) else 'unreadable'}: {reason[0][:160] if reason else type(error).__name__})")
+            if isinstance(error, tf.errors.NotFoundError):
+                kind = "missing"
+            elif isinstance(error, AssertionError) or "incompatible" in str(error):
+                kind = "does not fit"  # objects the file lacks, or a tensor of another shape
+            else:
+                kind = "unreadable"
+            failures.append(f"{prefix} ({kind}: {reason[0][:160] if reason else type(error).__name__})")
             continue
         for failure in failures:
-            logging.warning("checkpoint %s; resuming from %s instead", failure, prefix)
+            logging.warning("checkpoint %s; using %s instead", failure, prefix)
         return prefix
     if candidates:
-        raise RuntimeError(
-            f"{manager.directory}: no intact checkpoint ({'; '.join(failures)}); move the folder away to start the run over"
-        )
+        raise RuntimeError(f"{directory}: no intact checkpoint ({'; '.join(failures)}){'; ' + advice if advice else ''}")
     return None
 
 

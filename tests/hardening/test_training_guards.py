@@ -126,9 +126,9 @@ def test_missing_or_corrupt_latest_checkpoint_falls_back_with_one_warning(photos
     with caplog.at_level(logging.WARNING):
         model = loop.train(small(photos, steps=6), run_dir, verbose=0)
     assert int(model.optimizer.iterations.numpy()) == 6
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "resuming from" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "; using " in r.getMessage()]
     assert len(warnings) == 1 and "\n" not in warnings[0], warnings
-    assert "ckpt-4" in warnings[0] and warnings[0].endswith("resuming from " + os.path.join(run_dir, "checkpoints", "ckpt-2") + " instead")
+    assert "ckpt-4" in warnings[0] and warnings[0].endswith("using " + os.path.join(run_dir, "checkpoints", "ckpt-2") + " instead")
     assert ("missing" if damage == "missing" else "unreadable") in warnings[0]
 
 
