@@ -145,3 +145,12 @@ def test_winograd_shapes_times_and_compares_one_shape():
     assert all(entry[kind][variant] > 0 for kind in ("train_ms", "forward_ms") for variant in ("direct", "winograd"))
     assert set(entry["relative_difference"]) == {"output", "input_gradient", "kernel_gradient"}
     assert max(entry["relative_difference"].values()) < 1e-4
+
+
+def test_stride2_shapes_times_and_compares_one_shape():
+    # The experiment behind layers.stride2_phases_pay, on one tiny shape, against tf.nn.conv2d(strides=2).
+    from benchmarks.experiments import stride2_shapes
+
+    entry = stride2_shapes.measure(10, 4, 4, "valid", repeats=1)
+    assert all(entry[kind][variant] > 0 for kind in ("train_ms", "forward_ms") for variant in ("direct", "phases"))
+    assert max(entry["relative_difference"].values()) < 1e-5

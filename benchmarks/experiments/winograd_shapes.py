@@ -61,75 +61,26 @@ def measure(height: int, channels: int, filters: int, repeats: int) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from benchmarks import timing
+    from benchmarks.experiments import conv_timing
     from sr_keras.ops import winograd
 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((BATCH, height, height, channels)), tf.float32)
     kernel = tf.Variable((rng.standard_normal((3, 3, channels, filters)) / np.sqrt(9 * channels)).astype(np.float32))
-    convs = {"direct": lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"), "winograd": winograd.conv2d_3x3}
-
-    def training_pass(conv):
-        @tf.function(jit_compile=True)
-        def run(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = conv(x, kernel)
-                loss = tf.reduce_sum(tf.square(y))
-            dx, dk = tape.gradient(loss, [x, kernel])
-            return y, dx, dk
-
-        return run
-
-    def forward(conv):
-        return tf.function(lambda x: conv(x, kernel), jit_compile=True)
-
-    programs = {(name, kind): make(conv) for name, conv in convs.items() for kind, make in (("train", training_pass), ("forward", forward))}
-    outputs = {key: program(x) for key, program in programs.items()}  # compiles
-    samples = {key: [] for key in programs}
-    for _ in range(repeats):  # alternating: the VM's drifts hit both alike
-        for key, program in programs.items():
-            samples[key].append(timing.time_repeated(lambda: tf.nest.map_structure(lambda t: t.numpy(), program(x)), 1, 0)["median_s"])
-    median = {key: float(np.median(values)) * 1e3 for key, values in samples.items()}
-
-    def relative(a, b):
-        a, b = np.asarray(a), np.asarray(b)
-        return float(np.abs(a - b).max() / np.abs(a).max())
-
-    direct, wino = outputs[("direct", "train")], outputs[("winograd", "train")]
-    flop = 2 * BATCH * height * height * channels * filters * 9
-    return {
-        "train_ms": {"direct": median[("direct", "train")], "winograd": median[("winograd", "train")]},
-        "forward_ms": {"direct": median[("direct", "forward")], "winograd": median[("winograd", "forward")]},
-        "train_speedup": median[("direct", "train")] / median[("winograd", "train")],
-        "forward_speedup": median[("direct", "forward")] / median[("winograd", "forward")],
-        "direct_train_gflops": 3 * flop / median[("direct", "train")] / 1e6,
-        "relative_difference": {"output": relative(direct[0], wino[0]), "input_gradient": relative(direct[1], wino[1]),
-                                "kernel_gradient": relative(direct[2], wino[2])},  # fmt: skip
-    }
+    ways = {"direct": lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"), "winograd": winograd.conv2d_3x3}
+    return conv_timing.compare(x, kernel, ways, repeats, forward_flop=2 * BATCH * height * height * channels * filters * 9)
 
 
 def main(argv):
     del argv
-    import platform
-
-    import tensorflow as tf
-
     from benchmarks import timing
-    from sr_keras.training import hardware
+    from benchmarks.experiments import conv_timing
 
     shapes = dict(SHAPES)
     if FLAGS.only:
         wanted = [tuple(int(v) for v in spec.lower().split("x")) for spec in FLAGS.only]
         shapes = {(h, c, k): SHAPES.get((h, c, k), "") for h, w, c, k in wanted}
-    result = {
-        "machine": {"cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(), "avx512": hardware.has_avx512(),
-                    "platform": platform.platform(), "tensorflow": tf.__version__},  # fmt: skip
-        "batch": BATCH,
-        "repeats": FLAGS.repeats,
-        "ms_are": "median of alternating XLA-compiled calls; train = forward + input gradient + kernel gradient",
-        "shapes": [],
-    }
+    result = conv_timing.result_header(BATCH, FLAGS.repeats)
     for (height, channels, filters), where in shapes.items():
         entry = {"height": height, "width": height, "in_channels": channels, "out_channels": filters, "where": where}
         entry.update(measure(height, channels, filters, FLAGS.repeats))

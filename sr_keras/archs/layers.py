@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sr_keras.ops import strided_conv
 from sr_keras.ops import winograd as winograd_ops
 
 
@@ -77,7 +78,9 @@ def space_to_depth_kernel_index(kernel_size: int, block: int) -> np.ndarray:
 @keras.saving.register_keras_serializable(package="sr_keras")
 class Conv2D(keras.layers.Conv2D):
     """keras' Conv2D, optionally computed on `block` x `block` space-to-depth blocks of its input, or by
-    Winograd's F(4x4, 3x3) where `use_winograd` switched that on and it pays (`winograd_pays`).
+    Winograd's F(4x4, 3x3) where `use_winograd` switched that on and it pays (`winograd_pays`), or, for a
+    stride-2 convolution, on its input's four phases where `use_stride2_phases` switched that on and it
+    pays (`stride2_phases_pay`).
 
     Named Conv2D on purpose: Keras names a layer's group in .weights.h5 files after its class
     (layers/conv2d_6), so a model using this layer reads and writes the same weight files as one
@@ -100,6 +103,7 @@ class Conv2D(keras.layers.Conv2D):
         self.block = int(block)
         # How to compute, not what: set by use_winograd (sr-train under XLA), never saved in configs.
         self.winograd = False
+        self.stride2_phases = False
         if self.block < 1:
             raise ValueError(f"block must be >= 1, got {block}")
         if self.block == 1:
@@ -136,6 +140,18 @@ class Conv2D(keras.layers.Conv2D):
             return False
         return winograd_pays(height, width, channels, self.filters)
 
+    def stride2_phases_apply(self, input_shape) -> bool:
+        """True where call computes on the input's phases (`sr_keras.ops.strided_conv`): switched on, a
+        stride-2 'same' or 'valid' conv of a static spatial size for which `stride2_phases_pay`."""
+        if not (self.stride2_phases and self.block == 1 and tuple(self.strides) == (2, 2) and self.padding in ("same", "valid")):
+            return False
+        if tuple(self.dilation_rate) != (1, 1) or self.groups != 1 or self.data_format != "channels_last":
+            return False
+        _, height, width, _ = input_shape
+        if height is None or width is None:
+            return False
+        return stride2_phases_pay(height, width, self.kernel_size[0], self.kernel_size[1])
+
     def finish(self, y):
         """Bias and activation on the convolution's result y."""
         if self.use_bias:
@@ -145,9 +161,11 @@ class Conv2D(keras.layers.Conv2D):
     def call(self, inputs):
         b = self.block
         if b == 1:
-            if not self.winograd_applies(inputs.shape, inputs.dtype):
-                return super().call(inputs)
-            return self.finish(winograd_ops.conv2d_3x3(inputs, tf.cast(self.kernel, inputs.dtype)))
+            if self.winograd_applies(inputs.shape, inputs.dtype):
+                return self.finish(winograd_ops.conv2d_3x3(inputs, tf.cast(self.kernel, inputs.dtype)))
+            if self.stride2_phases_apply(inputs.shape):
+                return self.finish(strided_conv.conv2d_stride2(inputs, tf.cast(self.kernel, inputs.dtype), self.padding))
+            return super().call(inputs)
         shape = tf.shape(inputs)
         height, width = shape[1], shape[2]
         pad_h, pad_w = (-height) % b, (-width) % b
@@ -179,6 +197,28 @@ def winograd_pays(height: int, width: int, in_channels: int, out_channels: int) 
     return maps and out_channels >= 64 and in_channels <= 2 * out_channels
 
 
+def stride2_phases_pay(height: int, width: int, kernel_height: int, kernel_width: int) -> bool:
+    """Whether the four-phase form of a stride-2 convolution beats XLA:CPU's strided one in training.
+
+    Measured on a 2-core Zen 3 (benchmarks/experiments/stride2_shapes.py, batch 16, forward + both
+    gradients; benchmarks/RESULTS.md): the SRGAN discriminator's 3x3 convs 1.35x at 96 px and 1.14x at
+    48 px but 0.94x at 24 and 12 px (the 1x1 and 1x2 phase kernels are thin); the VGG-style
+    discriminator's 4x4 convs (four 2x2 phases) 1.50x at 130 px down to 1.07x at 18 px, 0.95x at 10 px.
+    The forward alone is slower (0.36-0.98x), so inference and exports keep the strided convolution.
+    """
+    even = kernel_height % 2 == 0 and kernel_width % 2 == 0
+    return min(height, width) >= (16 if even else 48)
+
+
+def _switch(model: keras.Model, attribute: str, enabled: bool) -> int:
+    switched = 0
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, Conv2D):
+            setattr(layer, attribute, bool(enabled))
+            switched += 1
+    return switched
+
+
 def use_winograd(model: keras.Model, enabled: bool = True) -> int:
     """Compute the 3x3 stride-1 convolutions of `model` (nested models included) by Winograd where it pays.
 
@@ -186,10 +226,13 @@ def use_winograd(model: keras.Model, enabled: bool = True) -> int:
     (`Conv2D.winograd_applies`), so models traced at free sizes (exports) keep direct convolutions.
     Weights, configs and saved files are unchanged.  Returns the number of layers switched.
     """
-    switched = 0
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, Conv2D):
-            layer.winograd = bool(enabled)
-            switched += 1
-    return switched
+    return _switch(model, "winograd", enabled)
+
+
+def use_stride2_phases(model: keras.Model, enabled: bool = True) -> int:
+    """Compute the stride-2 convolutions of `model` (nested models included) on their inputs' four
+    phases where it pays (`Conv2D.stride2_phases_apply`, per call from the input shape).  The same
+    multiply-adds and results (to float32 summation order); weights and configs unchanged.  Returns
+    the number of sr_keras Conv2D layers switched."""
+    return _switch(model, "stride2_phases", enabled)
 

@@ -139,17 +139,23 @@ def uses_winograd(config: TrainConfig) -> bool:
     return config.winograd and config.use_xla and config.mixed_precision == ""
 
 
+def uses_stride2_phases(config: TrainConfig) -> bool:
+    """Stride-2 convolutions on their inputs' phases (config.stride2_phases) only under XLA, whose
+    strided-convolution gradients they replace; without XLA it was not measured."""
+    return config.stride2_phases and config.use_xla
+
+
 def _build_training_model(config: TrainConfig, perceptual_weights) -> SRModel:
     generator = build_generator(config)
     if config.init_generator:
         load_generator_weights(generator, config.init_generator)
     content_loss = build_content_loss(config, perceptual_weights)
     discriminator = None if config.gan == "none" else build_discriminator(config)
-    if uses_winograd(config):
-        perceptual = content_loss.perceptual
-        for network in (generator, discriminator, perceptual.extractor if perceptual is not None else None):
-            if network is not None:
-                sr_layers.use_winograd(network)
+    perceptual = content_loss.perceptual
+    for network in (generator, discriminator, perceptual.extractor if perceptual is not None else None):
+        if network is not None:
+            sr_layers.use_winograd(network, uses_winograd(config))
+            sr_layers.use_stride2_phases(network, uses_stride2_phases(config))
     if config.gan == "none":
         model = SRModel(generator, content_loss, config.scale)
         model.compile(optimizer=make_optimizer(config), jit_compile=config.use_xla, steps_per_execution=config.steps_per_execution)

@@ -85,6 +85,9 @@ class TrainConfig:
     winograd: true | false. With XLA in float32, compute the 3x3 stride-1 convolutions of G, D
         and the VGG by Winograd F(4x4, 3x3) at the shapes where it measured faster
         (sr_keras.archs.layers.winograd_pays; outputs within ~1e-5 relative of a direct conv).
+    stride2_phases: true | false. With XLA, compute D's stride-2 convolutions as four stride-1
+        convolutions over the input's phases where it measured faster (same multiply-adds, same
+        results; sr_keras.archs.layers.stride2_phases_pay): XLA:CPU's strided gradients are slow.
     strategy: default | mirrored | multi_worker | tpu. default = one device; mirrored = all GPUs
         (or all logical CPUs) of this machine; multi_worker = the cluster in TF_CONFIG; tpu = --tpu.
     tpu: ADDRESS or ''. The TPU (grpc://HOST:PORT or a Cloud TPU name) for strategy=tpu.
@@ -148,6 +151,7 @@ class TrainConfig:
     jit_compile: bool | str = "auto"  # XLA for the train step: true | false | auto (this CPU's faster: training/hardware.py)
     mixed_precision: str = ""  # "" (float32) | bfloat16 (fast with oneDNN on CPUs with AMX/AVX512-BF16)
     winograd: bool = True  # XLA + float32: 3x3 stride-1 convs by Winograd F(4x4, 3x3) where it pays (archs/layers.py)
+    stride2_phases: bool = True  # XLA: stride-2 convs as four stride-1 phase convs where it pays (archs/layers.py)
     strategy: str = "default"  # default | mirrored | multi_worker | tpu
     tpu: str = ""  # TPU address for strategy=tpu
     steps_per_execution: int = 1
