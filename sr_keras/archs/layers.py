@@ -128,12 +128,14 @@ class Conv2D(keras.layers.Conv2D):
         size = self._index.shape[0]
         return tf.reshape(gathered, [size, size, b * b * channels, b * b * filters])
 
+    def _plain(self) -> bool:
+        """Unblocked, undilated, ungrouped, channels_last: the convolutions the training forms replace."""
+        return self.block == 1 and tuple(self.dilation_rate) == (1, 1) and self.groups == 1 and self.data_format == "channels_last"
+
     def winograd_applies(self, input_shape, dtype) -> bool:
         """True where call computes by Winograd: switched on, a 3x3 stride-1 'same' float32 conv of a
         static spatial size and channel count for which `winograd_pays`."""
-        if not (self.winograd and self.block == 1 and tuple(self.kernel_size) == (3, 3) and self.padding == "same"):
-            return False
-        if tuple(self.strides) != (1, 1) or tuple(self.dilation_rate) != (1, 1) or self.groups != 1 or self.data_format != "channels_last":
+        if not (self.winograd and self._plain() and tuple(self.kernel_size) == (3, 3) and tuple(self.strides) == (1, 1) and self.padding == "same"):
             return False
         _, height, width, channels = input_shape
         if height is None or width is None or channels is None or keras.backend.standardize_dtype(dtype) != "float32":
@@ -143,9 +145,7 @@ class Conv2D(keras.layers.Conv2D):
     def stride2_phases_apply(self, input_shape) -> bool:
         """True where call computes on the input's phases (`sr_keras.ops.strided_conv`): switched on, a
         stride-2 'same' or 'valid' conv of a static spatial size for which `stride2_phases_pay`."""
-        if not (self.stride2_phases and self.block == 1 and tuple(self.strides) == (2, 2) and self.padding in ("same", "valid")):
-            return False
-        if tuple(self.dilation_rate) != (1, 1) or self.groups != 1 or self.data_format != "channels_last":
+        if not (self.stride2_phases and self._plain() and tuple(self.strides) == (2, 2) and self.padding in ("same", "valid")):
             return False
         _, height, width, _ = input_shape
         if height is None or width is None:
