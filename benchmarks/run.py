@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import os
-import platform
 import sys
 import time
 
@@ -120,10 +119,7 @@ def main(argv):
     if FLAGS.peer:
         return peer_comparison(names, start)
     result = {
-        "machine": {
-            "cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(), "avx512": hardware.has_avx512(), "bfloat16_matmul": hardware.has_bfloat16_matmul(),
-            "platform": platform.platform(), "tensorflow": tf.__version__, "keras": keras.__version__,
-        },
+        "machine": timing.machine(),
         # What sr-train does here with jit_compile="auto" (sr_keras/training/hardware.py).
         "sr_train_auto_jit_compile": hardware.default_jit_compile(),
         "settings": {
@@ -171,7 +167,7 @@ def peer_comparison(names: list[str], start: float) -> None:
     results = peer_torch.compare(workloads, FLAGS.smoke, FLAGS.pairs, FLAGS.repeats)
     print(peer_torch.table(results), file=sys.stderr)
     timing.print_json({
-        "machine": {"cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(), "platform": platform.platform()},
+        "machine": timing.machine(),
         "settings": {"peer": FLAGS.peer, "pairs": FLAGS.pairs, "smoke": FLAGS.smoke, "repeats": FLAGS.repeats},
         "ratio_is": "project seconds / PyTorch seconds per process pair (> 1: PyTorch faster)",
         "workloads": results, "total_s": time.perf_counter() - start,

@@ -80,6 +80,28 @@ def add_achieved(entry, peak_gflops: float, flops: float | None = None) -> None:
             add_achieved(value, peak_gflops, flops)
 
 
+def machine() -> dict:
+    """This machine, for every benchmark's JSON: the CPU (name, family/model numbers, the vector and
+    matrix extensions that decide sr-train's backend), its core count, the platform, TF and Keras."""
+    import os
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    from sr_keras.training import hardware
+
+    flags = hardware.cpu_flags()
+    family, model = hardware.cpu_family_and_model()
+    return {
+        "cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(),
+        "cpu_family": family, "cpu_model_number": model,
+        "avx2": "avx2" in flags, "avx512": hardware.has_avx512(flags), "amx_bf16": "amx_bf16" in flags,
+        "bfloat16_matmul": hardware.has_bfloat16_matmul(flags),
+        "platform": platform.platform(), "tensorflow": tf.__version__, "keras": keras.__version__,
+    }  # fmt: skip
+
+
 def print_json(result: dict, output: str | None = None) -> None:
     """Print `result` as one indented JSON object; also write it to `output` if given."""
     import json

@@ -76,6 +76,14 @@ def test_smoke_run_prints_one_json_object():
     assert {"machine", "settings", "flop_convention", "matmul_peak", "workloads", "total_s"} <= set(result)
     assert result["matmul_peak"]["gflops_median"] > 0
     assert list(result["workloads"]) == ["infer_srresnet", "pipeline"]
+    # Which CPU ran it: the model name alone is "AMD EPYC" on some VMs, so family and model numbers too.
+    machine = result["machine"]
+    assert machine["cpus"] == os.cpu_count() and machine["tensorflow"] and machine["keras"]
+    with open("/proc/cpuinfo") as handle:  # the first CPU's block, keys stripped of their tabs
+        pairs = [line.split(":", 1) for line in handle.read().split("\n\n")[0].splitlines() if ":" in line]
+    first_cpu = {key.strip(): value.strip() for key, value in pairs}
+    assert (machine["cpu_family"], machine["cpu_model_number"]) == (first_cpu["cpu family"], first_cpu["model"])
+    assert machine["avx2"] == ("avx2" in first_cpu["flags"].split())
 
     pipeline = result["workloads"]["pipeline"]
     assert {"median_s", "min_s", "max_s", "batches_per_s", "crop_pairs_per_s", "hr_megapixels_per_s"} <= set(pipeline)

@@ -9,14 +9,14 @@ from the baseline's, relative to the baseline's largest magnitude.
 
 from __future__ import annotations
 
+from benchmarks import timing
+
 
 def compare(x, kernel, ways: dict, repeats: int, forward_flop: int) -> dict:
     """ways: {name: conv(x, kernel)}, the baseline first and the candidate second; forward_flop: the
     baseline's forward FLOPs (2 per multiply-add), for its training GFLOP/s (3x forward)."""
     import numpy as np
     import tensorflow as tf
-
-    from benchmarks import timing
 
     base, candidate = ways  # the names, in order
 
@@ -62,21 +62,9 @@ def compare(x, kernel, ways: dict, repeats: int, forward_flop: int) -> dict:
 def result_header(batch: int, repeats: int) -> dict:
     """The start of an experiment's JSON: this machine, the batch, the repeats; `shapes` to fill."""
     return {
-        "machine": _machine(),
+        "machine": timing.machine(),
         "batch": batch,
         "repeats": repeats,
         "ms_are": "median of alternating XLA-compiled calls; train = forward + input gradient + kernel gradient",
         "shapes": [],
     }
-
-
-def _machine() -> dict:
-    import os
-    import platform
-
-    import tensorflow as tf
-
-    from sr_keras.training import hardware
-
-    return {"cpus": os.cpu_count(), "cpu_model": hardware.cpu_model(), "avx512": hardware.has_avx512(),
-            "platform": platform.platform(), "tensorflow": tf.__version__}  # fmt: skip

@@ -37,6 +37,12 @@ def cpu_model() -> str:
     return _cpuinfo("model name")
 
 
+def cpu_family_and_model() -> tuple[str, str]:
+    """/proc/cpuinfo's "cpu family" and "model" numbers, e.g. ("25", "1") for an AMD Zen 3 EPYC and
+    ("6", "207") for the Xeon of benchmarks/RESULTS.md: where the model name alone says "AMD EPYC"."""
+    return _cpuinfo("cpu family"), _cpuinfo("model")
+
+
 def cpu_flags() -> frozenset[str]:
     """The instruction-set flags of the CPU (empty where /proc/cpuinfo is missing)."""
     return frozenset(_cpuinfo("flags").split())
