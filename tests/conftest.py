@@ -1,26 +1,30 @@
 """Suite-wide: the longest test files run first.
 
 pytest-xdist runs one file per worker (setup.cfg: ``-n auto --dist loadfile``) and hands the files
-out in collection order, which is alphabetical, so tests/training and tests/weights came last: on
-2 cores one worker then finished test_resume.py (3-4 min alone) while the other was idle. Starting
-the long files first lets the short ones fill in around them. The list is by measured time
-(`pytest --durations=60`, 2-core Zen 3, 2026-12-03), longest first; it only orders, so a stale
-entry costs balance, never a test.
+out in the order it is given: alphabetical by default, or, by its own default reordering, the files
+with the most tests first (setup.cfg turns that off with ``--no-loadscope-reorder``). Either way,
+long files such as test_resume.py (3-4 min on its own here) could start late and leave one of the
+2 cores idle at the end. Starting the long files first lets the short ones fill in around them.
+The list is by measured time per file (`pytest --durations=60`, 2-core Zen 3, 2026-12-03), longest
+first. It only orders: a stale entry costs balance, never a test.
 """
 
 LONGEST_FILES_FIRST = (
     "tests/training/test_resume.py",
-    "tests/training/test_stops.py",
     "tests/hardening/test_upscale_program.py",
-    "tests/training/test_train_steps.py",
     "tests/export/test_saved_model.py",
     "tests/hardening/test_training_guards.py",
-    "tests/programs/test_demo.py",
-    "tests/test_benchmarks.py",
     "tests/mos/test_program.py",
-    "tests/hardening/test_export_guards.py",
-    "tests/export/test_export_program.py",
     "tests/training/test_multi_worker.py",
+    "tests/training/test_stops.py",
+    "tests/training/test_train_steps.py",
+    "tests/programs/test_demo.py",
+    "tests/export/test_export_program.py",
+    "tests/programs/test_evaluate.py",
+    "tests/hardening/test_export_guards.py",
+    "tests/test_benchmarks.py",
+    "tests/training/test_mirrored.py",
+    "tests/mos/test_load_and_crash.py",
 )
 
 

@@ -10,7 +10,8 @@ Every program ends in `run_program(main)`, which gives it the same behaviour:
   The flags' own texts are written where the flags are defined: say what the value means, its
   allowed values and its unit there.
 - A `--quiet` flag (no progress lines; `sr_keras.programs.progress`) unless the program has one.
-- Errors raised on purpose by sr_keras end in one line, `PROGRAM: error: MESSAGE`, exit status 2.
+- Errors raised on purpose by sr_keras end in one line, `PROGRAM: error: MESSAGE`, exit status 2;
+  a program's `check_arguments` finds the flags' errors before TensorFlow is imported.
 """
 
 from __future__ import annotations
@@ -192,12 +193,15 @@ def define_quiet_flag() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def run_program(main, doc: str | None = None) -> None:
+def run_program(main, doc: str | None = None, check_arguments=None) -> None:
     """`absl.app.run(main)` with the help and error behaviour of the module docstring above.
 
     main: the program's `main(argv)`; its module's flags are the program's flags, and its module's
     docstring is the help text unless `doc` is given (for a program whose main lives in a library
     module, e.g. sr-import-pytorch).
+    check_arguments: optional, a function of no arguments run after the flags are parsed and before
+    TensorFlow is imported (which takes about 5 s on a 2-core machine): argument errors it raises end
+    the program within a second, reported like main's.
 
     Errors raised on purpose by sr_keras (ValueError, FileNotFoundError, RuntimeError and their
     subclasses) name the file and the problem; they are printed as `PROGRAM: error: MESSAGE` with
@@ -214,7 +218,6 @@ def run_program(main, doc: str | None = None) -> None:
         sys.stdout.write(program_help(doc, program_flags(main.__module__), full=requested == "full"))
         sys.stdout.flush()
         sys.exit(0)
-    quiet_tensorflow()
     # absl's own usage messages (e.g. after a flag parsing error) list the main module's key flags;
     # a console script's main module is a wrapper, so the program's own flags are declared key flags of it.
     for flag in program_flags(main.__module__):
@@ -222,6 +225,9 @@ def run_program(main, doc: str | None = None) -> None:
 
     def guarded(argv):
         try:
+            if check_arguments is not None:
+                check_arguments()
+            quiet_tensorflow()
             return main(argv)
         except (ValueError, FileNotFoundError, RuntimeError) as error:
             print(f"{program}: error: {error}", file=sys.stderr)

@@ -135,9 +135,9 @@ def plan_outputs(input_path: str, output: str) -> tuple[list[str], list[str]]:
     return inputs, outputs
 
 
-def main(argv):
-    del argv
-    # Argument errors first, before TensorFlow is imported or a model loaded.
+def check_arguments() -> tuple[list[str], list[str]]:
+    """The flags' errors (ValueError, FileNotFoundError), found before TensorFlow is imported or a
+    model loaded; returns `plan_outputs` of --input and --output."""
     if FLAGS.tile is not None and FLAGS.tile < 0:
         raise ValueError(f"--tile={FLAGS.tile}: must be >= 0 LR pixels (0 = whole image; unset = from --memory_budget_mb)")
     if FLAGS.tile_pad is not None and FLAGS.tile_pad < 0:
@@ -146,7 +146,12 @@ def main(argv):
         raise ValueError(f"--memory_budget_mb={FLAGS.memory_budget_mb}: must be > 0")
     if FLAGS.max_image_pixels < 0:
         raise ValueError(f"--max_image_pixels={FLAGS.max_image_pixels}: must be >= 0 (0 = no limit)")
-    inputs, outputs = plan_outputs(FLAGS.input, FLAGS.output)
+    return plan_outputs(FLAGS.input, FLAGS.output)
+
+
+def main(argv):
+    del argv
+    inputs, outputs = check_arguments()  # run_program ran it already, before importing TensorFlow
     from keras.utils import Progbar
 
     from sr_keras.data.images import ImageReadError, write_png
@@ -182,7 +187,7 @@ def run():
     from sr_keras.programs import run_program
 
     define_flags()
-    run_program(main)
+    run_program(main, check_arguments=check_arguments)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,23 @@ def test_negative_settings_are_refused(tmp_path, flag):
     assert result.returncode == 2 and flag.split("=")[0] in result.stderr and "Traceback" not in result.stderr
 
 
+def test_argument_errors_come_before_tensorflow_is_imported(tmp_path):
+    """A `tensorflow` that cannot be imported shadows the real one: a bad flag is still reported (so it
+    was found first, by `check_arguments`), while good flags reach the import and fail there."""
+    blocker = tmp_path / "blocked" / "tensorflow"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ImportError("TensorFlow was imported")\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker.parent), os.environ.get("PYTHONPATH")]))}
+    Image.fromarray(photo(0)).save(tmp_path / "a.png")
+    command = [sys.executable, "-m", "sr_keras.programs.upscale", "--model=bicubic", f"--input={tmp_path / 'a.png'}"]
+    bad = subprocess.run([*command, f"--output={tmp_path / 'o.png'}", "--tile=-1"], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--tile=-1: must be >= 0" in bad.stderr and "TensorFlow was imported" not in bad.stderr
+    clash = subprocess.run([*command, f"--output={tmp_path / 'a.png'}"], env=env, capture_output=True, text=True, timeout=60)
+    assert clash.returncode == 2 and "refusing to overwrite" in clash.stderr and "TensorFlow was imported" not in clash.stderr
+    good = subprocess.run([*command, f"--output={tmp_path / 'o.png'}"], env=env, capture_output=True, text=True, timeout=60)
+    assert good.returncode != 0 and "TensorFlow was imported" in good.stderr
+
+
 def test_budget_tiles_equal_the_whole_image_for_every_channel_layout():
     rng = np.random.default_rng(3)
     whole = bicubic_upscaler(4)
