@@ -30,11 +30,6 @@ LONGEST_FILES_FIRST = (
 
 def pytest_collection_modifyitems(config, items):
     rank = {path: index for index, path in enumerate(LONGEST_FILES_FIRST)}
-    root = str(config.rootpath)
-
-    def file_rank(item):
-        path = str(item.path)
-        relative = path[len(root) + 1 :] if path.startswith(root) else path
-        return rank.get(relative, len(rank))
-
-    items.sort(key=file_rank)  # stable: the order inside each file, and of the other files, is kept
+    # A node id starts with its file's path from the root dir (tests/...::test_name[...]).
+    # Stable sort: the order inside each file, and of the other files, is kept.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
