@@ -9,6 +9,10 @@ The list is by measured time per file (`pytest --durations=60`, 2-core Zen 3, 20
 first. It only orders: a stale entry costs balance, never a test.
 """
 
+import os
+
+import pytest
+
 LONGEST_FILES_FIRST = (
     "tests/training/test_resume.py",
     "tests/hardening/test_upscale_program.py",
@@ -33,3 +37,13 @@ def pytest_collection_modifyitems(config, items):
     # A node id starts with its file's path from the root dir (tests/...::test_name[...]).
     # Stable sort: the order inside each file, and of the other files, is kept.
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
+@pytest.fixture
+def tensorflow_blocked_env(tmp_path):
+    """An environment for a subprocess in which `import tensorflow` fails with "TensorFlow was imported":
+    a program run in it proves it reported its error (or did its work) without TensorFlow."""
+    blocker = tmp_path / "blocked" / "tensorflow"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ImportError("TensorFlow was imported")\n')
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker.parent), os.environ.get("PYTHONPATH")]))}

@@ -193,7 +193,7 @@ def define_quiet_flag() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def run_program(main, doc: str | None = None, check_arguments=None) -> None:
+def run_program(main, doc: str | None = None, check_arguments=None, uses_tensorflow: bool = True) -> None:
     """`absl.app.run(main)` with the help and error behaviour of the module docstring above.
 
     main: the program's `main(argv)`; its module's flags are the program's flags, and its module's
@@ -202,6 +202,9 @@ def run_program(main, doc: str | None = None, check_arguments=None) -> None:
     check_arguments: optional, a function of no arguments run after the flags are parsed and before
     TensorFlow is imported (which takes about 5 s on a 2-core machine): argument errors it raises end
     the program within a second, reported like main's.
+    uses_tensorflow: False for a program that does not need TensorFlow at all (sr-mos' study,
+    serving and statistics commands): it is then not imported here, and the commands that do
+    need it call `quiet_tensorflow()` themselves.
 
     Errors raised on purpose by sr_keras (ValueError, FileNotFoundError, RuntimeError and their
     subclasses) name the file and the problem; they are printed as `PROGRAM: error: MESSAGE` with
@@ -227,7 +230,8 @@ def run_program(main, doc: str | None = None, check_arguments=None) -> None:
         try:
             if check_arguments is not None:
                 check_arguments()
-            quiet_tensorflow()
+            if uses_tensorflow:
+                quiet_tensorflow()
             return main(argv)
         except (ValueError, FileNotFoundError, RuntimeError) as error:
             print(f"{program}: error: {error}", file=sys.stderr)

@@ -88,6 +88,26 @@ def parse_published(values, models: list[str]) -> dict[str, str]:
     return rows
 
 
+def check_arguments() -> tuple[list[str], list[str], dict[str, str]]:
+    """The flags' errors, found before TensorFlow is imported: no --model or --hr_dir, a model
+    string that names no model form, a bad --published item, a set folder that is missing or holds
+    no image.  Returns the models, the sources and the published rows."""
+    from sr_keras import loader
+    from sr_keras.data import images as image_io
+
+    models = split_values(FLAGS.model)
+    sources = split_values(FLAGS.hr_dir)
+    if not models or not sources:
+        raise app.UsageError("give at least one --model and one --hr_dir")
+    for spec in models:
+        loader.resolve(spec)  # ValueError "unknown model ..." naming the accepted forms
+    rows = parse_published(FLAGS.published, models)
+    for source in sources:
+        if source != "embedded" and not source.startswith("tfds:"):
+            image_io.list_images(source)  # FileNotFoundError: not a directory / no image files
+    return models, sources, rows
+
+
 def main(argv):
     del argv
     import numpy as np
@@ -96,11 +116,7 @@ def main(argv):
     from sr_keras.loader import load_upscaler
     from sr_keras.programs.progress import Progress
 
-    models = split_values(FLAGS.model)
-    sources = split_values(FLAGS.hr_dir)
-    if not models or not sources:
-        raise app.UsageError("give at least one --model and one --hr_dir")
-    rows = parse_published(FLAGS.published, models)
+    models, sources, rows = check_arguments()  # run_program ran it already, before importing TensorFlow
     metric_list = evaluation.metrics_named(split_values([FLAGS.metrics]))
     crop = FLAGS.scale if FLAGS.crop is None else FLAGS.crop
     show_progress = not FLAGS.quiet and logging.get_verbosity() >= logging.INFO
@@ -180,7 +196,7 @@ def run():
     from sr_keras.programs import run_program
 
     define_flags()
-    run_program(main)
+    run_program(main, check_arguments=check_arguments)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,9 @@ def define_flags() -> None:
 
 
 def command_create() -> None:
+    from sr_keras.programs import quiet_tensorflow
+
+    quiet_tensorflow()  # the only command that needs TensorFlow: it upscales the study's images
     from sr_keras.mos import study
 
     if not FLAGS.hr_dir:
@@ -196,7 +199,7 @@ def run():
     from sr_keras.programs import run_program
 
     define_flags()
-    run_program(main)  # --help: the module docstring and the flags (sr_keras.programs)
+    run_program(main, uses_tensorflow=False)  # --help: the module docstring and the flags (sr_keras.programs)
 
 
 if __name__ == "__main__":

@@ -98,13 +98,10 @@ def test_negative_settings_are_refused(tmp_path, flag):
     assert result.returncode == 2 and flag.split("=")[0] in result.stderr and "Traceback" not in result.stderr
 
 
-def test_argument_errors_come_before_tensorflow_is_imported(tmp_path):
+def test_argument_errors_come_before_tensorflow_is_imported(tmp_path, tensorflow_blocked_env):
     """A `tensorflow` that cannot be imported shadows the real one: a bad flag is still reported (so it
     was found first, by `check_arguments`), while good flags reach the import and fail there."""
-    blocker = tmp_path / "blocked" / "tensorflow"
-    blocker.mkdir(parents=True)
-    (blocker / "__init__.py").write_text('raise ImportError("TensorFlow was imported")\n')
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker.parent), os.environ.get("PYTHONPATH")]))}
+    env = tensorflow_blocked_env
     Image.fromarray(photo(0)).save(tmp_path / "a.png")
     command = [sys.executable, "-m", "sr_keras.programs.upscale", "--model=bicubic", f"--input={tmp_path / 'a.png'}"]
     bad = subprocess.run([*command, f"--output={tmp_path / 'o.png'}", "--tile=-1"], env=env, capture_output=True, text=True, timeout=60)

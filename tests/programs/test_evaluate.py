@@ -14,9 +14,9 @@ from sr_keras.data import pipeline
 from sr_keras.inference import bicubic_upscaler
 
 
-def run_eval(*args):
+def run_eval(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "sr_keras.programs.evaluate", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "sr_keras.programs.evaluate", *args], capture_output=True, text=True, timeout=300, env=env
     )
 
 
@@ -114,11 +114,19 @@ def test_bad_and_too_small_images_are_skipped_and_listed(hr_dir, tmp_path):
     assert sorted(os.path.basename(item["file"]) for item in data["skipped"]) == ["broken.jpg", "tiny.png"]
 
 
-def test_missing_folder_and_unknown_model(tmp_path):
-    result = run_eval("--model=bicubic", f"--hr_dir={tmp_path / 'nope'}")
-    assert result.returncode == 2 and "not a directory" in result.stderr
-    result = run_eval("--model=no-such-model", "--hr_dir=embedded")
+def test_missing_folder_and_unknown_model(tmp_path, tensorflow_blocked_env):
+    # Found by check_arguments, before TensorFlow is imported (the blocked import would fail otherwise).
+    result = run_eval("--model=bicubic", f"--hr_dir={tmp_path / 'nope'}", env=tensorflow_blocked_env)
+    assert result.returncode == 2 and "not a directory" in result.stderr and "TensorFlow was imported" not in result.stderr
+    result = run_eval("--model=no-such-model", "--hr_dir=embedded", env=tensorflow_blocked_env)
     assert result.returncode == 2 and "unknown model" in result.stderr and "Traceback" not in result.stderr
+    assert "TensorFlow was imported" not in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = run_eval("--model=bicubic", f"--hr_dir={tmp_path / 'empty'}", env=tensorflow_blocked_env)
+    assert result.returncode == 2 and result.stderr.strip().endswith(f"{tmp_path / 'empty'}: no image files (.png, .jpg, .jpeg, .bmp, .gif)")
+    # Good arguments reach the import.
+    result = run_eval("--model=bicubic", "--hr_dir=embedded", env=tensorflow_blocked_env)
+    assert result.returncode != 0 and "TensorFlow was imported" in result.stderr
 
 
 def test_console_script_help_lists_the_programs_own_flags():
