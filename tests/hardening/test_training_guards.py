@@ -7,6 +7,7 @@ import glob
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,22 @@ def photos(tmp_path_factory):
     for i in range(2):
         Image.fromarray(smooth_photo(i)).save(folder / f"photo{i}.png")
     return str(folder)
+
+
+@pytest.fixture(scope="module")
+def trained_runs(photos, tmp_path_factory):
+    """{steps: run folder} of `small` runs trained once for the module (checkpoints every 2 steps);
+    a test that changes a run works on its own copy (`copy_of`)."""
+    runs = {}
+    for steps in (2, 4):
+        runs[steps] = str(tmp_path_factory.mktemp(f"trained_{steps}") / "run")
+        loop.train(small(photos, steps=steps), runs[steps], verbose=0)
+    return runs
+
+
+def copy_of(run_dir, tmp_path):
+    """A copy of a finished run folder, as the run left it (checkpoints, logs, config records, generator.keras)."""
+    return shutil.copytree(run_dir, str(tmp_path / "run"))
 
 
 def small(photos, **overrides):
@@ -84,9 +101,8 @@ def test_weight_guard_flags_non_finite_and_exploded_weights():
     assert "1 variable(s) became NaN/Inf" in loop.weights_problem(model, bounds)
 
 
-def test_exploding_lr_saves_nothing_poisoned_and_the_advised_resume_works(photos, tmp_path):
-    run_dir = str(tmp_path / "run")
-    loop.train(small(photos, steps=2), run_dir, verbose=0)  # a good checkpoint at step 2
+def test_exploding_lr_saves_nothing_poisoned_and_the_advised_resume_works(photos, trained_runs, tmp_path):
+    run_dir = copy_of(trained_runs[2], tmp_path)  # a good checkpoint at step 2
     with pytest.raises(loop.TrainingDiverged) as stopped:
         loop.train(small(photos, steps=6, checkpoint_every=1, learning_rate=1e6), run_dir, verbose=0)
     message = str(stopped.value)
@@ -111,9 +127,8 @@ def test_first_update_explosion_with_finite_loss_is_caught_by_the_weights(photos
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
-def test_missing_or_corrupt_latest_checkpoint_falls_back_with_one_warning(photos, tmp_path, damage, caplog):
-    run_dir = str(tmp_path)
-    loop.train(small(photos, steps=4), run_dir, verbose=0)
+def test_missing_or_corrupt_latest_checkpoint_falls_back_with_one_warning(photos, trained_runs, tmp_path, damage, caplog):
+    run_dir = copy_of(trained_runs[4], tmp_path)
     assert checkpoint_steps(run_dir) == [2, 4]
     files = glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-4.*"))
     for path in files:
@@ -132,9 +147,8 @@ def test_missing_or_corrupt_latest_checkpoint_falls_back_with_one_warning(photos
     assert ("missing" if damage == "missing" else "unreadable") in warnings[0]
 
 
-def test_no_intact_checkpoint_is_an_error_not_a_silent_restart(photos, tmp_path):
-    run_dir = str(tmp_path)
-    loop.train(small(photos, steps=2), run_dir, verbose=0)
+def test_no_intact_checkpoint_is_an_error_not_a_silent_restart(photos, trained_runs, tmp_path):
+    run_dir = copy_of(trained_runs[2], tmp_path)
     for path in glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*")):
         os.remove(path)
     with pytest.raises(RuntimeError, match="no intact checkpoint"):
@@ -171,9 +185,8 @@ def test_a_second_train_on_a_locked_run_dir_is_refused_without_touching_it(photo
     assert sorted(os.listdir(run_dir)) == [".lock"]
 
 
-def test_config_is_kept_per_start_and_a_resume_reads_the_newest(photos, tmp_path):
-    run_dir = str(tmp_path)
-    loop.train(small(photos, steps=2), run_dir, verbose=0)
+def test_config_is_kept_per_start_and_a_resume_reads_the_newest(photos, trained_runs, tmp_path):
+    run_dir = copy_of(trained_runs[2], tmp_path)  # started once, trained for 2 steps
     time.sleep(1.1)  # records are named by the second
     loop.train(small(photos, steps=4, learning_rate=5e-4), run_dir, verbose=0)
     original = json.load(open(os.path.join(run_dir, "config.json")))
@@ -192,12 +205,14 @@ def test_corrupt_config_json_names_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
-def test_generator_keras_is_made_again_when_missing_or_unreadable(photos, tmp_path, damage):
+def test_generator_keras_is_made_again_when_missing_or_unreadable(photos, trained_runs, tmp_path, damage):
     import keras
 
-    run_dir = str(tmp_path)
+    import sr_keras.archs  # noqa: F401  (registers the generator's layers for load_model)
+
+    run_dir = copy_of(trained_runs[2], tmp_path)
     config = small(photos, steps=2)
-    trained = loop.train(config, run_dir, verbose=0)
+    trained = keras.saving.load_model(os.path.join(trained_runs[2], "generator.keras"), compile=False)  # as the run saved it
     path = os.path.join(run_dir, "generator.keras")
     assert loop.generator_is_readable(path)
     if damage == "missing":
@@ -208,8 +223,6 @@ def test_generator_keras_is_made_again_when_missing_or_unreadable(photos, tmp_pa
     assert not loop.generator_is_readable(path)
     loop.train(config, run_dir, verbose=0)  # "already trained": writes the generator again
     assert loop.generator_is_readable(path)
-    import sr_keras.archs  # noqa: F401
-
     again = keras.saving.load_model(path, compile=False)
-    for a, b in zip(again.get_weights(), trained.generator.get_weights()):
+    for a, b in zip(again.get_weights(), trained.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

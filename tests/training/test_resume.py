@@ -3,6 +3,7 @@
 How runs stop (divergence, a hard kill) is in test_stops.py."""
 
 import os
+import shutil
 import time
 
 import numpy as np
@@ -18,13 +19,41 @@ def weights(model):
     return model.generator.get_weights() + (model.discriminator.get_weights() if hasattr(model, "discriminator") else [])
 
 
+def stopped_after(finished_run, run_dir, step):
+    """Copy `finished_run` to `run_dir` as a run stopped right after its checkpoint at `step` leaves it:
+    the later checkpoints and generator.keras are gone, and the checkpoint state file lists only the
+    checkpoints up to `step`, each with the time it was written (as tf.train.CheckpointManager wrote
+    them: `model_checkpoint_path: "ckpt-4"`, then paired `all_model_checkpoint_paths` and
+    `all_model_checkpoint_timestamps` lines, then `last_preserved_timestamp`)."""
+    shutil.copytree(finished_run, run_dir)
+    checkpoints = os.path.join(run_dir, "checkpoints")
+    for name in os.listdir(checkpoints):
+        if name.startswith("ckpt-") and int(name[len("ckpt-"):].split(".")[0]) > step:
+            os.remove(os.path.join(checkpoints, name))
+    fields = [line.split(": ", 1) for line in open(os.path.join(checkpoints, "checkpoint")).read().splitlines()]
+    paths = [value for key, value in fields if key == "all_model_checkpoint_paths"]
+    times = [value for key, value in fields if key == "all_model_checkpoint_timestamps"]
+    kept = [index for index, path in enumerate(paths) if int(path.strip('"').rsplit("-", 1)[1]) <= step]
+    lines = [f'model_checkpoint_path: "ckpt-{step}"']
+    lines += [f"all_model_checkpoint_paths: {paths[i]}" for i in kept]
+    lines += [f"all_model_checkpoint_timestamps: {times[i]}" for i in kept]
+    lines += [f"{key}: {value}" for key, value in fields if key == "last_preserved_timestamp"]
+    with open(os.path.join(checkpoints, "checkpoint"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.remove(os.path.join(run_dir, "generator.keras"))
+
+
 @pytest.mark.parametrize("gan", ["none", "standard"])
 def test_resumed_run_equals_uninterrupted_run(make_config, tmp_path, gan):
     config = make_config(gan=gan, steps=4, checkpoint_every=2)
     full = loop.train(config, str(tmp_path / "full"), verbose=0)
-    loop.train(replace(config, steps=2), str(tmp_path / "split"), verbose=0)  # "interrupted" after step 2
+    # "Interrupted" after step 2: its checkpoint, written by the uninterrupted run, is all that is left.
+    stopped_after(str(tmp_path / "full"), str(tmp_path / "split"), 2)
+    assert int(tf.train.latest_checkpoint(str(tmp_path / "split" / "checkpoints")).rsplit("-", 1)[1]) == 2
     resumed = loop.train(config, str(tmp_path / "split"), verbose=0)
     assert int(resumed.optimizer.iterations.numpy()) == 4
+    # It started from step 2 (configs/config-<start step>-<time>.json), not again from scratch.
+    assert sorted(name.split("-")[1] for name in os.listdir(tmp_path / "split" / "configs")) == ["00000000", "00000002"]
     for a, b in zip(weights(full), weights(resumed)):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
     checkpoints = tf.train.get_checkpoint_state(str(tmp_path / "split" / "checkpoints")).all_model_checkpoint_paths
