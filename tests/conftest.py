@@ -40,10 +40,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def tensorflow_blocked_env(tmp_path):
+def tensorflow_blocked_env(tmp_path_factory):
     """An environment for a subprocess in which `import tensorflow` fails with "TensorFlow was imported":
     a program run in it proves it reported its error (or did its work) without TensorFlow."""
-    blocker = tmp_path / "blocked" / "tensorflow"
-    blocker.mkdir(parents=True)
+    blocker = tmp_path_factory.mktemp("blocked") / "tensorflow"
+    blocker.mkdir()
     (blocker / "__init__.py").write_text('raise ImportError("TensorFlow was imported")\n')
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker.parent), os.environ.get("PYTHONPATH")]))}

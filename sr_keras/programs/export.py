@@ -109,13 +109,10 @@ def verify_tflite(path: str, model, input_size) -> tuple[float, float, str]:
     return float(difference.max()), psnr, what
 
 
-def main(argv):
-    del argv
-    from absl import logging
-
-    if not FLAGS["verbosity"].present:  # TF's SavedModel writer logs every renamed capture at INFO
-        logging.set_verbosity(logging.WARNING)
-    # Argument errors first, before the slow TensorFlow import.
+def check_arguments() -> tuple[int, int] | None:
+    """The flags' errors, found before the model is loaded and, but for the check of an existing .tflite
+    file (its name comes from sr_keras.export, which imports TensorFlow), before TensorFlow is imported.
+    Returns the --tflite_input size (or None)."""
     if FLAGS.version is not None and FLAGS.version < 0:
         raise ValueError(f"--version={FLAGS.version}: must be a non-negative integer")
     input_size = parse_size(FLAGS.tflite_input)
@@ -129,6 +126,20 @@ def main(argv):
         planned = tflite_path(FLAGS.output, FLAGS.model_name or None, FLAGS.tflite_quantization, input_size)
         if planned and os.path.exists(planned) and not FLAGS.overwrite:
             raise ValueError(f"{planned} already exists; pass --overwrite to replace it")
+    if FLAGS.format == "saved_model" and FLAGS.version is not None and FLAGS.model_name:
+        planned = os.path.join(FLAGS.output, FLAGS.model_name, str(FLAGS.version))
+        if os.path.exists(planned):
+            raise ValueError(f"{planned} already exists; pick another --version (or leave it out: the next free one)")
+    return input_size
+
+
+def main(argv):
+    del argv
+    from absl import logging
+
+    if not FLAGS["verbosity"].present:  # TF's SavedModel writer logs every renamed capture at INFO
+        logging.set_verbosity(logging.WARNING)
+    input_size = check_arguments()  # run_program ran it already, before importing TensorFlow
 
     from sr_keras import export
     from sr_keras.loader import load_generator
@@ -249,7 +260,7 @@ def run():
     from sr_keras.programs import run_program
 
     define_flags()
-    run_program(main)
+    run_program(main, check_arguments=check_arguments)
 
 
 if __name__ == "__main__":

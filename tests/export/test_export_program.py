@@ -12,9 +12,9 @@ from sr_keras.programs.export import default_model_name, parse_size
 from tests.export.conftest import cli_env, keras_float
 
 
-def run_export(*args):
+def run_export(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "sr_keras.programs.export", *args], capture_output=True, text=True, timeout=300, env=cli_env()
+        [sys.executable, "-m", "sr_keras.programs.export", *args], capture_output=True, text=True, timeout=300, env=env or cli_env()
     )
 
 
@@ -36,13 +36,15 @@ def test_parse_size_and_default_name(models):
     assert default_model_name("realesrgan-x4plus", models["rrdbnet"]) == "realesrgan-x4plus"
 
 
-def test_saved_model_versions(keras_file, models, tmp_path):
+def test_saved_model_versions(keras_file, models, tmp_path, tensorflow_blocked_env):
     result = run_export(f"--model={keras_file}", f"--output={tmp_path}", "--model_name=esr")
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stderr and "max abs diff 0" in result.stderr
     assert f"--model_base_path={tmp_path / 'esr'}" in result.stderr
-    result = run_export(f"--model={keras_file}", f"--output={tmp_path}", "--model_name=esr", "--version=1")
+    # An existing version is refused before TensorFlow is imported.
+    result = run_export(f"--model={keras_file}", f"--output={tmp_path}", "--model_name=esr", "--version=1", env=tensorflow_blocked_env)
     assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
+    assert "TensorFlow was imported" not in result.stderr
     assert export.existing_versions(str(tmp_path / "esr")) == [1]
 
 
@@ -55,13 +57,13 @@ def test_tflite_fixed_size_file(keras_file, models, tmp_path):
     assert np.abs(export.run_tflite(str(path), image) - keras_float(models["rrdbnet"], image)).max() < 1e-4
 
 
-def test_clear_errors(keras_file, tmp_path):
+def test_clear_errors(keras_file, tmp_path, tensorflow_blocked_env):
     for args, message in [
         ([f"--model={tmp_path / 'nope.keras'}"], "no such model file"),
         ([f"--model={keras_file}", "--format=tflite", "--tflite_input=12y"], "--tflite_input='12y'"),
         ([f"--model={keras_file}", "--tflite_quantization=int8"], "apply to --format=tflite only"),
     ]:
-        result = run_export(*args, f"--output={tmp_path}")
+        result = run_export(*args, f"--output={tmp_path}", env=tensorflow_blocked_env)  # found before importing TensorFlow
         assert result.returncode == 2, result.stderr
-        assert message in result.stderr and "Traceback" not in result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr and "TensorFlow was imported" not in result.stderr
     assert not os.listdir(tmp_path)
