@@ -131,7 +131,8 @@ def _load_run_generator(run_dir: str):
 
     from sr_keras.training import builders
     from sr_keras.training.config import from_dict
-    from sr_keras.training.loop import load_run_config, restore_newest_intact
+    from sr_keras.training.loop import restore_newest_intact
+    from sr_keras.training.run_folder import load_run_config
 
     config = from_dict(load_run_config(run_dir), source=os.path.join(run_dir, "config.json"))
     generator = builders.build_generator(config)

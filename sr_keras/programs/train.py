@@ -118,7 +118,7 @@ def help_text() -> str:
 
 def resolve_config(run_dir: str, config_path: str | None, overrides: dict[str, str]) -> config_lib.TrainConfig:
     """Run dir's config.json <- --config TOML <- flag overrides."""
-    from sr_keras.training.loop import load_run_config
+    from sr_keras.training.run_folder import load_run_config
 
     values = load_run_config(run_dir)
     if config_path:

@@ -102,18 +102,19 @@ def test_serve_image_bytes_batch_of_mixed_sizes_and_formats(saved_model, tmp_pat
 
 def test_versions_count_up_and_are_never_overwritten(models, tmp_path):
     model = models["srresnet"]
-    first = export.export_saved_model(model, str(tmp_path), "m")
-    second = export.export_saved_model(model, str(tmp_path), "m")
-    assert (os.path.basename(first), os.path.basename(second)) == ("1", "2")
+    first = export.export_saved_model(model, str(tmp_path), "m")  # no version: 1 for a new model
+    assert os.path.basename(first) == "1"
     assert export.export_saved_model(model, str(tmp_path), "m", version=7).endswith(os.path.join("m", "7"))
-    assert export.next_version(str(tmp_path / "m")) == 8
-    with pytest.raises(ValueError, match="already exists"):
+    assert export.next_version(str(tmp_path / "m")) == 8  # what the next export without a version takes
+    (tmp_path / "m" / "2").mkdir()  # a folder TF Serving would load as version 2 (even half-written)
+    with pytest.raises(ValueError, match=r"m/2 already exists; pick another --version \(next free: 8\)"):
         export.export_saved_model(model, str(tmp_path), "m", version=2)
+    (tmp_path / "m" / "2").rmdir()
     with pytest.raises(ValueError, match="model name"):
         export.export_saved_model(model, str(tmp_path), "a/b")
     # Only integer folders (what TF Serving loads); no staging leftovers; readable by a server
     # running as another user (as umask allows).
-    assert sorted(os.listdir(tmp_path / "m")) == ["1", "2", "7"]
+    assert sorted(os.listdir(tmp_path / "m")) == ["1", "7"]
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(os.stat(first).st_mode) == 0o777 & ~umask

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 
 from sr_keras.training import config as config_lib
-from sr_keras.training import loop
+from sr_keras.training import loop, run_folder
 from tests.training.conftest import replace, tiny_config  # noqa: F401  (photo_dir fixture below)
 
 
@@ -158,27 +158,27 @@ def test_no_intact_checkpoint_is_an_error_not_a_silent_restart(photos, trained_r
 def test_one_writer_per_run_dir_and_kill_9_releases_the_lock(tmp_path):
     run_dir = str(tmp_path)
     child = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from sr_keras.training import loop; "
-         "lock = loop.lock_run_dir(sys.argv[1]); print('locked', flush=True); time.sleep(600)", run_dir],
+        [sys.executable, "-c", "import sys, time; from sr_keras.training import run_folder; "
+         "lock = run_folder.lock_run_dir(sys.argv[1]); print('locked', flush=True); time.sleep(600)", run_dir],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert child.stdout.readline().strip() == "locked"
-        with pytest.raises(loop.RunDirInUse, match=rf"{run_dir} is in use by another sr-train \(pid {child.pid} on "):
-            loop.lock_run_dir(run_dir)
+        with pytest.raises(run_folder.RunDirInUse, match=rf"{run_dir} is in use by another sr-train \(pid {child.pid} on "):
+            run_folder.lock_run_dir(run_dir)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
-    handle = loop.lock_run_dir(run_dir)  # released by the kernel on kill -9
+    handle = run_folder.lock_run_dir(run_dir)  # released by the kernel on kill -9
     assert f"pid {os.getpid()}" in open(os.path.join(run_dir, ".lock")).read()
     handle.close()
 
 
 def test_a_second_train_on_a_locked_run_dir_is_refused_without_touching_it(photos, tmp_path):
     run_dir = str(tmp_path)
-    holder = loop.lock_run_dir(run_dir)  # flock locks conflict between two open files, even in one process
+    holder = run_folder.lock_run_dir(run_dir)  # flock locks conflict between two open files, even in one process
     try:
-        with pytest.raises(loop.RunDirInUse):
+        with pytest.raises(run_folder.RunDirInUse):
             loop.train(small(photos, steps=2), run_dir, verbose=0)
     finally:
         holder.close()
@@ -194,14 +194,14 @@ def test_config_is_kept_per_start_and_a_resume_reads_the_newest(photos, trained_
     records = sorted(os.listdir(os.path.join(run_dir, "configs")))
     assert [r.split("-")[1] for r in records] == ["00000000", "00000002"]
     assert json.load(open(os.path.join(run_dir, "configs", records[1])))["learning_rate"] == 5e-4
-    assert loop.load_run_config(run_dir)["learning_rate"] == 5e-4
+    assert run_folder.load_run_config(run_dir)["learning_rate"] == 5e-4
     assert not [name for name in os.listdir(run_dir) if "partial" in name]
 
 
 def test_corrupt_config_json_names_the_file(tmp_path):
     (tmp_path / "config.json").write_text('{"steps": 4,')
     with pytest.raises(ValueError, match=rf"{tmp_path / 'config.json'}: not valid JSON \(Expecting .* at line 1, column 13\)"):
-        loop.load_run_config(str(tmp_path))
+        run_folder.load_run_config(str(tmp_path))
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
@@ -214,15 +214,15 @@ def test_generator_keras_is_made_again_when_missing_or_unreadable(photos, traine
     config = small(photos, steps=2)
     trained = keras.saving.load_model(os.path.join(trained_runs[2], "generator.keras"), compile=False)  # as the run saved it
     path = os.path.join(run_dir, "generator.keras")
-    assert loop.generator_is_readable(path)
+    assert run_folder.generator_is_readable(path)
     if damage == "missing":
         os.remove(path)
     else:
         data = open(path, "rb").read()
         open(path, "wb").write(data[: len(data) // 2])
-    assert not loop.generator_is_readable(path)
+    assert not run_folder.generator_is_readable(path)
     loop.train(config, run_dir, verbose=0)  # "already trained": writes the generator again
-    assert loop.generator_is_readable(path)
+    assert run_folder.generator_is_readable(path)
     again = keras.saving.load_model(path, compile=False)
     for a, b in zip(again.get_weights(), trained.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -189,7 +189,7 @@ if "training" in sections:
         f.write('{"steps": 4, "learning_rate": 1e-3,')
     run_measured("corrupt config.json", "sr-train", [*train, f"--run_dir={work}/run_config", "--steps=2"], ERR, "config.json cut short")
     os.makedirs(os.path.join(work, "run_locked"))
-    holder = subprocess.Popen([PY, "-c", "import sys, time; from sr_keras.training import loop; lock = loop.lock_run_dir(sys.argv[1]); print('locked', flush=True); time.sleep(900)",
+    holder = subprocess.Popen([PY, "-c", "import sys, time; from sr_keras.training import run_folder; lock = run_folder.lock_run_dir(sys.argv[1]); print('locked', flush=True); time.sleep(900)",
                                os.path.join(work, "run_locked")], stdout=subprocess.PIPE, text=True, env=env)
     holder.stdout.readline()
     run_measured("locked run dir", "sr-train", [*train, f"--run_dir={work}/run_locked", "--steps=2"], ERR, "another process holds run_locked/.lock")
