@@ -200,7 +200,7 @@ def run_program(main, doc: str | None = None, check_arguments=None, uses_tensorf
     docstring is the help text unless `doc` is given (for a program whose main lives in a library
     module, e.g. sr-import-pytorch).
     check_arguments: optional, a function of no arguments run after the flags are parsed and before
-    TensorFlow is imported (which takes about 5 s on a 2-core machine): argument errors it raises end
+    TensorFlow is imported (which takes 5-9 s on a 2-core machine): argument errors it raises end
     the program within a second, reported like main's.
     uses_tensorflow: False for a program that does not need TensorFlow at all (sr-mos' study,
     serving and statistics commands): it is then not imported here, and the commands that do

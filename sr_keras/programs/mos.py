@@ -79,11 +79,10 @@ def define_flags() -> None:
 def command_create() -> None:
     from sr_keras.programs import quiet_tensorflow
 
-    quiet_tensorflow()  # the only command that needs TensorFlow: it upscales the study's images
-    from sr_keras.mos import study
-
     if not FLAGS.hr_dir:
         raise app.UsageError("create needs --hr_dir")
+    quiet_tensorflow()  # the only command that needs TensorFlow: it upscales the study's images
+    from sr_keras.mos import study
     config = study.create_study(
         FLAGS.study, study.parse_sets(FLAGS.hr_dir), FLAGS.models, calibration_dir=FLAGS.calibration_dir,
         calibration_count=FLAGS.calibration_count, raters=26 if FLAGS.raters is None else FLAGS.raters,
