@@ -201,7 +201,8 @@ def run_program(main, doc: str | None = None, check_arguments=None, uses_tensorf
     module, e.g. sr-import-pytorch).
     check_arguments: optional, a function of no arguments run after the flags are parsed and before
     TensorFlow is imported (which takes 5-9 s on a 2-core machine): argument errors it raises end
-    the program within a second, reported like main's.
+    the program within a second, reported like main's.  What it returns (e.g. the checked input and
+    output paths) is passed to `main(argv, checked)`, so that main does not check or list them again.
     uses_tensorflow: False for a program that does not need TensorFlow at all (sr-mos' study,
     serving and statistics commands): it is then not imported here, and the commands that do
     need it call `quiet_tensorflow()` themselves.
@@ -228,11 +229,10 @@ def run_program(main, doc: str | None = None, check_arguments=None, uses_tensorf
 
     def guarded(argv):
         try:
-            if check_arguments is not None:
-                check_arguments()
+            checked = check_arguments() if check_arguments is not None else None
             if uses_tensorflow:
                 quiet_tensorflow()
-            return main(argv)
+            return main(argv) if check_arguments is None else main(argv, checked)
         except (ValueError, FileNotFoundError, RuntimeError) as error:
             print(f"{program}: error: {error}", file=sys.stderr)
             sys.exit(2)

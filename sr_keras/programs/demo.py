@@ -444,9 +444,9 @@ def check_arguments() -> Settings:
     return settings
 
 
-def main(argv):
+def main(argv, settings: Settings):
+    """settings: `check_arguments()`'s, checked before TensorFlow was imported."""
     del argv
-    settings = check_arguments()  # run_program ran it already, before importing TensorFlow
     quiet_libraries()
     root = FLAGS.output_dir
     prepare_output_dir(root)

@@ -108,7 +108,8 @@ def check_arguments() -> tuple[list[str], list[str], dict[str, str]]:
     return models, sources, rows
 
 
-def main(argv):
+def main(argv, checked: tuple[list[str], list[str], dict[str, str]]):
+    """checked: `check_arguments()`'s (models, sources, published rows), checked before TensorFlow was imported."""
     del argv
     import numpy as np
 
@@ -116,7 +117,7 @@ def main(argv):
     from sr_keras.loader import load_upscaler
     from sr_keras.programs.progress import Progress
 
-    models, sources, rows = check_arguments()  # run_program ran it already, before importing TensorFlow
+    models, sources, rows = checked
     metric_list = evaluation.metrics_named(split_values([FLAGS.metrics]))
     crop = FLAGS.scale if FLAGS.crop is None else FLAGS.crop
     show_progress = not FLAGS.quiet and logging.get_verbosity() >= logging.INFO

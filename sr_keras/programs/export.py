@@ -133,13 +133,13 @@ def check_arguments() -> tuple[int, int] | None:
     return input_size
 
 
-def main(argv):
+def main(argv, input_size):
+    """input_size: `check_arguments()`'s --tflite_input size, checked before TensorFlow was imported."""
     del argv
     from absl import logging
 
     if not FLAGS["verbosity"].present:  # TF's SavedModel writer logs every renamed capture at INFO
         logging.set_verbosity(logging.WARNING)
-    input_size = check_arguments()  # run_program ran it already, before importing TensorFlow
 
     from sr_keras import export
     from sr_keras.loader import load_generator

@@ -149,9 +149,10 @@ def check_arguments() -> tuple[list[str], list[str]]:
     return plan_outputs(FLAGS.input, FLAGS.output)
 
 
-def main(argv):
+def main(argv, planned: tuple[list[str], list[str]]):
+    """planned: `check_arguments()`'s (inputs, outputs), checked before TensorFlow was imported."""
     del argv
-    inputs, outputs = check_arguments()  # run_program ran it already, before importing TensorFlow
+    inputs, outputs = planned
     from keras.utils import Progbar
 
     from sr_keras.data.images import ImageReadError, write_png
