@@ -139,6 +139,7 @@ def compare(workloads, smoke: bool, pairs: int, repeats: int | None, python: str
         variant = project_variant(workload)
         expected = project_parameter_counts(workload, smoke)
         project_s, peer_s, shares, peer_shares = [], {layout: [] for layout in LAYOUTS}, [], {layout: [] for layout in LAYOUTS}
+        peaks = []
         for pair in range(pairs):
             print(f"peer comparison: {workload}, pair {pair + 1}/{pairs}", file=sys.stderr, flush=True)
             with tempfile.TemporaryDirectory() as folder:
@@ -146,6 +147,7 @@ def compare(workloads, smoke: bool, pairs: int, repeats: int | None, python: str
                 project = _run_json([python, "-m", "benchmarks.run", "--only", variant, *(f"--infer_backends={name}" for name in INFER_BACKENDS), f"--output={output}", *common], output)
             entry = project["workloads"][variant]
             peak, flops = project["matmul_peak"]["gflops_median"], entry["flops"]["total"]
+            peaks.append(peak)
             project_s.append(project_seconds(workload, entry))
             shares.append(flops / project_s[-1] / 1e9 / peak)
             for layout in LAYOUTS:
@@ -159,6 +161,8 @@ def compare(workloads, smoke: bool, pairs: int, repeats: int | None, python: str
             "seconds_are": "per image" if workload.startswith("infer_") else "per update",
             "project_s": project_s,
             "project_share_of_matmul_peak": statistics.median(shares),
+            "matmul_peak_gflops": peaks,  # per pair, measured in its project process (shares are of these)
+            "flops": flops,
             "torch": {
                 layout: {"seconds": peer_s[layout], "share_of_matmul_peak": statistics.median(peer_shares[layout]),
                          "project_over_torch": ratio_summary(project_s, peer_s[layout])}

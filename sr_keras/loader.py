@@ -31,6 +31,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from sr_keras.export_paths import version_folders
+
 def shipped_names() -> list[str]:
     from sr_keras.weights.pretrained import SHIPPED_MODELS
 
@@ -65,17 +67,6 @@ class ModelSpec:
     name: str  # for tables and messages
 
 
-def saved_model_versions(base_dir: str) -> list[int]:
-    """The integer version folders of a SavedModel base dir that hold a saved_model.pb, sorted."""
-    if not os.path.isdir(base_dir):
-        return []
-    return sorted(
-        int(entry)
-        for entry in os.listdir(base_dir)
-        if entry.isdigit() and os.path.isfile(os.path.join(base_dir, entry, "saved_model.pb"))
-    )
-
-
 def _is_saved_model(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "saved_model.pb"))
 
@@ -105,7 +96,7 @@ def resolve(spec) -> ModelSpec:
             return ModelSpec(text, "saved_model", text, name)
         if os.path.isfile(os.path.join(text, "config.json")):
             return ModelSpec(text, "run_dir", text, _folder_name(text))
-        versions = saved_model_versions(text)
+        versions = version_folders(text, servable_only=True)
         if versions:
             return ModelSpec(text, "saved_model", os.path.join(text, str(versions[-1])), _folder_name(text))
         raise ValueError(

@@ -162,3 +162,25 @@ def test_stride2_shapes_times_and_compares_one_shape():
     entry = stride2_shapes.measure(10, 4, 4, "valid", repeats=1)
     assert all(entry[kind][variant] > 0 for kind in ("train_ms", "forward_ms") for variant in ("direct", "phases"))
     assert max(entry["relative_difference"].values()) < 1e-5
+
+
+def test_matmul_peak_is_not_capped_by_an_inherited_openblas_coretype():
+    """A forced OPENBLAS_CORETYPE (this project's Zen 5 VM inherited Haswell, half its AVX-512 peak)
+    must not set the peak: the product is also timed with the kernel OpenBLAS detects itself."""
+
+    def python(code, **env):
+        base = {name: value for name, value in os.environ.items() if name != "OPENBLAS_CORETYPE"}
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    detected_core = python("import json; from benchmarks import timing; print(json.dumps(timing.openblas_core_name()))")
+    if detected_core is None:
+        pytest.skip("numpy has no bundled OpenBLAS that names its kernel")
+    peak = python("import json; from benchmarks import timing; print(json.dumps(timing.matmul_peak_gflops(256, 2)))", OPENBLAS_CORETYPE="Haswell")
+    measured = {entry["openblas_coretype_forced"]: entry for entry in (peak, peak["other"])}
+    assert measured[True]["openblas_core"] == "Haswell"  # this process, as the variable forced it
+    assert measured[False]["openblas_core"] == detected_core  # the child ran without the variable
+    assert peak["gflops_median"] == max(entry["gflops_median"] for entry in measured.values())
+    unforced = python("import json; from benchmarks import timing; print(json.dumps(timing.matmul_peak_gflops(256, 2)))")
+    assert unforced["openblas_core"] == detected_core and not unforced["openblas_coretype_forced"] and "other" not in unforced

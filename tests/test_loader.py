@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sr_keras import loader
+from sr_keras import export_paths, loader
 from sr_keras.archs import RRDBNet, SRResNet
 from sr_keras.training.config import TrainConfig
 from sr_keras.weights.pretrained import SHIPPED_MODELS
@@ -67,7 +67,8 @@ def test_saved_model_base_dir_loads_the_newest_version_named_by_folder(tmp_path)
         tf.saved_model.save(module, str(base / str(version)), signatures={"serve_float": module.serve_float})
     (base / "10").mkdir()  # a version folder without a SavedModel (still being written): not a version
     (base / ".3.partial-1-ab").mkdir()  # sr-export's staging folder: not a version
-    assert loader.saved_model_versions(str(base)) == [1, 2]
+    assert export_paths.version_folders(str(base), servable_only=True) == [1, 2]
+    assert export_paths.version_folders(str(base)) == [1, 2, 10]  # taken for a new export, even if half-written
     lr = np.full((3, 4, 3), 200, np.uint8)
     newest = loader.load_upscaler(str(base))
     assert (newest.name, newest.scale) == ("srgan", 2)

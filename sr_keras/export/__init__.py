@@ -10,12 +10,12 @@ The package, one concern per module:
   saved_model.py  TF Serving SavedModels (`export_saved_model`: <dir>/<model_name>/<version>/);
   tflite.py       TFLite conversion of the same `serve` (float32, float16, dynamic_int8, int8);
   litert.py       the LiteRT runtime: `run_tflite`, `tflite_ops`, int8 scale / zero point.
+Version folders and .tflite file names come from `sr_keras.export_paths` (no TensorFlow: sr-export
+checks them before importing it).
 Everything is re-exported here (`from sr_keras import export; export.export_saved_model(...)`).
 """
 
 from __future__ import annotations
-
-import os
 
 from sr_keras.export.litert import (  # noqa: F401
     int8_io_quantization,
@@ -24,7 +24,7 @@ from sr_keras.export.litert import (  # noqa: F401
     tflite_interpreter,
     tflite_ops,
 )
-from sr_keras.export.saved_model import build_export_archive, existing_versions, export_saved_model, next_version  # noqa: F401
+from sr_keras.export.saved_model import build_export_archive, export_saved_model  # noqa: F401
 from sr_keras.export.serving import (  # noqa: F401
     DEFAULT_MAX_INPUT_PIXELS,
     IMAGE_BYTES_KEY,
@@ -46,9 +46,9 @@ from sr_keras.export.tflite import (  # noqa: F401
     default_representative_images,
     export_tflite,
     representative_crops,
-    tflite_file_name,
     tflite_friendly,
 )
+from sr_keras.export_paths import next_version, tflite_file_name, version_folders  # noqa: F401
 
 
 def load_keras_model(spec: str):

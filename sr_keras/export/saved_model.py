@@ -15,6 +15,7 @@ from typing import Iterable
 import numpy as np
 
 from sr_keras import tiling
+from sr_keras.export_paths import check_version_free, next_version
 from sr_keras.export.serving import DEFAULT_MAX_INPUT_PIXELS, SIGNATURES, serving_signatures
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -48,19 +49,6 @@ def build_export_archive(
     return archive
 
 
-def existing_versions(model_dir: str) -> list[int]:
-    """The integer version sub-directories of `model_dir` (what TF Serving would load), sorted."""
-    if not os.path.isdir(model_dir):
-        return []
-    return sorted(int(name) for name in os.listdir(model_dir) if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
-
-
-def next_version(model_dir: str) -> int:
-    """1 for a new model, else one more than the highest existing version."""
-    versions = existing_versions(model_dir)
-    return versions[-1] + 1 if versions else 1
-
-
 def export_saved_model(
     model,
     output_dir: str,
@@ -87,9 +75,7 @@ def export_saved_model(
     if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 0:
         raise ValueError(f"version must be a non-negative integer, got {version!r}")
     version = int(version)
-    final = os.path.join(model_dir, str(version))
-    if os.path.exists(final):
-        raise ValueError(f"{final} already exists; pick another --version (next free: {next_version(model_dir)})")
+    final = check_version_free(model_dir, version)
     archive = build_export_archive(model, SIGNATURES, max_input_pixels, memory_budget_mb, tile, tile_pad)
     os.makedirs(model_dir, exist_ok=True)
     # Not tempfile.mkdtemp: its 0700 mode would hide the model from a server run as another user.

@@ -15,7 +15,7 @@ inside a TFLite model: the app fixes (or resizes to) the input size, which bound
                     range calibrates to scale 1/255 and zero_point -128, i.e. q = round(x * 255) - 128
                     = pixel value - 128 (`sr_keras.export.litert.run_tflite` applies them;
                     `int8_io_quantization` reads them from a model).
-File names: ``<model_name>_<quantization>_<HxW|dynamic>.tflite`` (`tflite_file_name`).
+File names: ``<model_name>_<quantization>_<HxW|dynamic>.tflite`` (`sr_keras.export_paths.tflite_file_name`).
 """
 
 from __future__ import annotations
@@ -177,12 +177,6 @@ def convert_tflite(
                 f"TFLite conversion ({quantization}) failed; only builtin ops are allowed: "
                 + (" | ".join(summary) or (lines[0] if lines else type(error).__name__))
             ) from error
-
-
-def tflite_file_name(model_name: str, quantization: str, input_size: tuple[int, int] | None) -> str:
-    """``<model_name>_<quantization>_<HxW|dynamic>.tflite``."""
-    size = "dynamic" if input_size is None else f"{input_size[0]}x{input_size[1]}"
-    return f"{model_name}_{quantization}_{size}.tflite"
 
 
 def export_tflite(model, path: str, overwrite: bool = False, **kwargs) -> str:

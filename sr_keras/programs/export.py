@@ -30,6 +30,8 @@ import sys
 
 from absl import flags
 
+from sr_keras.export_paths import check_version_free, tflite_file_name
+
 FLAGS = flags.FLAGS
 
 
@@ -45,23 +47,25 @@ def parse_size(text: str) -> tuple[int, int] | None:
     return height, int(match.group(2) or height)
 
 
-def default_model_name(spec: str, model) -> str:
+def default_model_name(spec: str, model=None) -> str | None:
     """The name a user gave the model, made URL-safe: a shipped name as is; for a .keras file its
-    name without the extension, or its folder's name for sr-train's ``RUN/generator.keras``
-    (the Keras class name, e.g. "srresnet" for an SRGAN generator, only as a last resort)."""
+    name without the extension, or its folder's name for sr-train's ``RUN/generator.keras``.  Only as
+    a last resort the Keras model's name (e.g. "srresnet" for an SRGAN generator): None while `model`
+    is not loaded yet."""
     name = spec
     if spec.endswith(".keras"):
         stem = os.path.basename(spec)[: -len(".keras")]
         folder = os.path.basename(os.path.dirname(os.path.abspath(spec)))
-        name = (folder if stem == "generator" else stem) or model.name
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-") or model.name or "sr"
+        name = folder if stem == "generator" else stem
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-")
+    if name:
+        return name
+    return (model.name or "sr") if model is not None else None
 
 
 def tflite_path(output: str, model_name: str | None, quantization: str, input_size) -> str | None:
     """The .tflite path sr-export writes: OUTPUT if it ends in .tflite, else OUTPUT/<name>_<q>_<size>.tflite
     (None while the model name is not known yet)."""
-    from sr_keras.export.tflite import tflite_file_name
-
     if output.endswith(".tflite"):
         return output
     return os.path.join(output, tflite_file_name(model_name, quantization, input_size)) if model_name else None
@@ -110,9 +114,9 @@ def verify_tflite(path: str, model, input_size) -> tuple[float, float, str]:
 
 
 def check_arguments() -> tuple[int, int] | None:
-    """The flags' errors, found before the model is loaded and, but for the check of an existing .tflite
-    file (its name comes from sr_keras.export, which imports TensorFlow), before TensorFlow is imported.
-    Returns the --tflite_input size (or None)."""
+    """The flags' errors, found before the model is loaded and before TensorFlow is imported, an existing
+    .tflite file or SavedModel version included (but where only the loaded model can name it: then
+    after loading).  Returns the --tflite_input size (or None)."""
     if FLAGS.version is not None and FLAGS.version < 0:
         raise ValueError(f"--version={FLAGS.version}: must be a non-negative integer")
     input_size = parse_size(FLAGS.tflite_input)
@@ -122,14 +126,13 @@ def check_arguments() -> tuple[int, int] | None:
         raise FileNotFoundError(f"{FLAGS.model}: no such model file")
     if FLAGS.max_input_pixels < 1 or not FLAGS.memory_budget_mb > 0:
         raise ValueError(f"--max_input_pixels ({FLAGS.max_input_pixels}) and --memory_budget_mb ({FLAGS.memory_budget_mb}) must be positive")
+    model_name = FLAGS.model_name or default_model_name(FLAGS.model)
     if FLAGS.format == "tflite":
-        planned = tflite_path(FLAGS.output, FLAGS.model_name or None, FLAGS.tflite_quantization, input_size)
+        planned = tflite_path(FLAGS.output, model_name, FLAGS.tflite_quantization, input_size)
         if planned and os.path.exists(planned) and not FLAGS.overwrite:
             raise ValueError(f"{planned} already exists; pass --overwrite to replace it")
-    if FLAGS.format == "saved_model" and FLAGS.version is not None and FLAGS.model_name:
-        planned = os.path.join(FLAGS.output, FLAGS.model_name, str(FLAGS.version))
-        if os.path.exists(planned):
-            raise ValueError(f"{planned} already exists; pick another --version (or leave it out: the next free one)")
+    if FLAGS.format == "saved_model" and FLAGS.version is not None and model_name:
+        check_version_free(os.path.join(FLAGS.output, model_name), FLAGS.version)
     return input_size
 
 

@@ -34,6 +34,10 @@ def test_parse_size_and_default_name(models):
     assert default_model_name("runs/srgan/generator.keras", models["rrdbnet"]) == "srgan"  # the run folder
     assert default_model_name("models/esrgan v2.keras", models["rrdbnet"]) == "esrgan_v2"  # the file name
     assert default_model_name("realesrgan-x4plus", models["rrdbnet"]) == "realesrgan-x4plus"
+    # Named before the model is loaded (sr-export's early checks), but for a name only the model has.
+    assert default_model_name("runs/srgan/generator.keras") == "srgan" and default_model_name("realesrgan-x4plus") == "realesrgan-x4plus"
+    assert default_model_name("models/.keras") is None
+    assert default_model_name("models/.keras", models["rrdbnet"]) == models["rrdbnet"].name
 
 
 def test_saved_model_versions(keras_file, models, tmp_path, tensorflow_blocked_env):
@@ -43,9 +47,10 @@ def test_saved_model_versions(keras_file, models, tmp_path, tensorflow_blocked_e
     assert f"--model_base_path={tmp_path / 'esr'}" in result.stderr
     # An existing version is refused before TensorFlow is imported.
     result = run_export(f"--model={keras_file}", f"--output={tmp_path}", "--model_name=esr", "--version=1", env=tensorflow_blocked_env)
-    assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{tmp_path / 'esr' / '1'} already exists; pick another --version (next free: 2)" in result.stderr
     assert "TensorFlow was imported" not in result.stderr
-    assert export.existing_versions(str(tmp_path / "esr")) == [1]
+    assert export.version_folders(str(tmp_path / "esr")) == [1]
 
 
 def test_tflite_fixed_size_file(keras_file, models, tmp_path):

@@ -39,7 +39,7 @@ def test_int8_scale_zero_point_are_documented_values_and_the_converter_is_quiet(
     np.testing.assert_array_equal(np.round(pixels / scale + zero_point), np.arange(256) - 128)
 
 
-def test_sr_export_tflite_named_after_the_run_and_refuses_overwrite(models, tmp_path):
+def test_sr_export_tflite_named_after_the_run_and_refuses_overwrite(models, tmp_path, tensorflow_blocked_env):
     run = tmp_path / "my_srgan"
     run.mkdir()
     models["srresnet"].save(run / "generator.keras")
@@ -48,7 +48,8 @@ def test_sr_export_tflite_named_after_the_run_and_refuses_overwrite(models, tmp_
     first = subprocess.run(args, capture_output=True, text=True, timeout=300, env=cli_env())
     assert first.returncode == 0, first.stderr
     assert os.listdir(tmp_path / "lite") == ["my_srgan_float32_8x8.tflite"]
-    second = subprocess.run(args, capture_output=True, text=True, timeout=300, env=cli_env())
-    assert second.returncode == 2 and "Traceback" not in second.stderr
+    # Refused before TensorFlow is imported: the file's name comes from the model path, not the model.
+    second = subprocess.run(args, capture_output=True, text=True, timeout=300, env=tensorflow_blocked_env)
+    assert second.returncode == 2 and "Traceback" not in second.stderr and "TensorFlow was imported" not in second.stderr
     assert f"{tmp_path / 'lite' / 'my_srgan_float32_8x8.tflite'} already exists; pass --overwrite to replace it" in second.stderr
     # (--overwrite = export_tflite(overwrite=True), tested above without a third process)
