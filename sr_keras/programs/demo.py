@@ -90,7 +90,8 @@ OUTPUTS = (
     "images", "export", "runs", MARKER,
 )  # fmt: skip
 
-# Defaults: the whole demo took 3.0 min on the 2-core Xeon (AVX-512) and 4.6-6.7 min on the 2-core Zen 3 (AVX2),
+# Defaults: the whole demo took 3.0 min on the 2-core Xeon (AVX-512), 4.6-6.8 min on the 2-core Zen 3 (AVX2) and 2.0 min
+# on the 2-core Zen 5 (AVX-512),
 # both measured from fresh clones (README); within the 10-minute goal.
 DEFAULTS = {
     "steps_psnr": 600,

@@ -206,7 +206,10 @@ def _train_locked(config: TrainConfig, run_dir: str, perceptual_weights, verbose
         "XLA" if config.use_xla else "TensorFlow's oneDNN kernels, no XLA", config.jit_compile, config.mixed_precision or "float32",
     )
     if not config.mixed_precision and not config.use_xla and hardware.has_bfloat16_matmul():
-        logging.info("this CPU computes bfloat16 natively (AMX/AVX512-BF16): --mixed_precision=bfloat16 trained 1.7-3.3x faster than float32 on such a CPU (benchmarks/RESULTS.md)")
+        logging.info(
+            "this CPU computes bfloat16 natively (AMX/AVX512-BF16): --mixed_precision=bfloat16 trained 1.7-3.3x faster than "
+            "float32 on a Xeon with AMX and 1.3x on an AMD Zen 5 with AVX512-BF16 (SRResNet; benchmarks/RESULTS.md)"
+        )
     keras.utils.set_random_seed(config.seed)  # initial weights are a function of the seed too
     with strategy.scope():
         model = builders.build_training_model(config, perceptual_weights)
