@@ -16,21 +16,19 @@ import os
 def version_folders(model_dir: str, servable_only: bool = False) -> list[int]:
     """The integer version folders of a model base folder, sorted ([] if it does not exist).
 
-    servable_only: only those that hold a saved_model.pb (what TF Serving and the loader can load);
-    otherwise every integer folder (what a new version must not collide with).
+    servable_only: only the folders that hold a saved_model.pb (what TF Serving and the loader can load);
+    otherwise every integer name, a stray file included (what a new version must not collide with).
     """
     if not os.path.isdir(model_dir):
         return []
-    wanted = "saved_model.pb" if servable_only else ""
-    return sorted(
-        int(name)
-        for name in os.listdir(model_dir)
-        if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)) and (not wanted or os.path.isfile(os.path.join(model_dir, name, wanted)))
-    )
+    names = [name for name in os.listdir(model_dir) if name.isdigit()]
+    if servable_only:
+        names = [name for name in names if os.path.isfile(os.path.join(model_dir, name, "saved_model.pb"))]
+    return sorted(int(name) for name in names)
 
 
 def next_version(model_dir: str) -> int:
-    """1 for a new model, else one more than the highest integer folder."""
+    """1 for a new model, else one more than the highest integer name in `model_dir`."""
     versions = version_folders(model_dir)
     return versions[-1] + 1 if versions else 1
 

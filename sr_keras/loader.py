@@ -33,6 +33,7 @@ import os
 
 from sr_keras.export_paths import version_folders
 
+
 def shipped_names() -> list[str]:
     from sr_keras.weights.pretrained import SHIPPED_MODELS
 

@@ -92,7 +92,7 @@ OUTPUTS = (
 
 # Defaults: the whole demo took 3.0 min on the 2-core Xeon (AVX-512), 4.6-6.8 min on the 2-core Zen 3 (AVX2) and 2.0 min
 # on the 2-core Zen 5 (AVX-512),
-# both measured from fresh clones (README); within the 10-minute goal.
+# all measured from fresh clones (README); within the 10-minute goal.
 DEFAULTS = {
     "steps_psnr": 600,
     "steps_gan": 60,

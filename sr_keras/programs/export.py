@@ -57,10 +57,15 @@ def default_model_name(spec: str, model=None) -> str | None:
         stem = os.path.basename(spec)[: -len(".keras")]
         folder = os.path.basename(os.path.dirname(os.path.abspath(spec)))
         name = folder if stem == "generator" else stem
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-")
+    name = url_safe(name)
     if name:
         return name
-    return (model.name or "sr") if model is not None else None
+    return (url_safe(model.name or "") or "sr") if model is not None else None
+
+
+def url_safe(name: str) -> str:
+    """`name` with every character but letters, digits, '_', '-' and '.' replaced by '_', and no leading '._-'."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-")
 
 
 def tflite_path(output: str, model_name: str | None, quantization: str, input_size) -> str | None:

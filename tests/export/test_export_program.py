@@ -38,6 +38,7 @@ def test_parse_size_and_default_name(models):
     assert default_model_name("runs/srgan/generator.keras") == "srgan" and default_model_name("realesrgan-x4plus") == "realesrgan-x4plus"
     assert default_model_name("models/.keras") is None
     assert default_model_name("models/.keras", models["rrdbnet"]) == models["rrdbnet"].name
+    assert default_model_name("models/.keras", type("Named", (), {"name": "_my model"})()) == "my_model"  # URL-safe too
 
 
 def test_saved_model_versions(keras_file, models, tmp_path, tensorflow_blocked_env):
@@ -51,6 +52,13 @@ def test_saved_model_versions(keras_file, models, tmp_path, tensorflow_blocked_e
     assert f"{tmp_path / 'esr' / '1'} already exists; pick another --version (next free: 2)" in result.stderr
     assert "TensorFlow was imported" not in result.stderr
     assert export.version_folders(str(tmp_path / "esr")) == [1]
+    # Without --model_name the name comes from the run folder (my_rrdbnet), still before TensorFlow; a stray
+    # file named 2 is taken too, so the next free version is 3.
+    (tmp_path / "my_rrdbnet" / "1").mkdir(parents=True)
+    (tmp_path / "my_rrdbnet" / "2").write_text("")
+    result = run_export(f"--model={keras_file}", f"--output={tmp_path}", "--version=1", env=tensorflow_blocked_env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "TensorFlow was imported" not in result.stderr
+    assert f"{tmp_path / 'my_rrdbnet' / '1'} already exists; pick another --version (next free: 3)" in result.stderr
 
 
 def test_tflite_fixed_size_file(keras_file, models, tmp_path):
