@@ -34,11 +34,6 @@ def time_repeated(fn: Callable[[], object], repeats: int, warmup: int = 1) -> di
     }
 
 
-# OPENBLAS_CORETYPE forces OpenBLAS's kernel, and machines here may inherit it: this project's VM of
-# 2026-12-04 (AMD Zen 5, EPYC family 26, AVX-512) had OPENBLAS_CORETYPE=Haswell in its environment, so
-# numpy's product ran the AVX2 kernel at 200-214 GFLOP/s against 399-414 with the kernel OpenBLAS
-# detects itself (AVX-512), and the shares of "peak" exceeded 100%.  The variable is read only when the
-# library loads, so the detected kernel is timed in a child process without it.
 def openblas_core_name() -> str | None:
     """The kernel family numpy's bundled OpenBLAS loaded with (e.g. "Haswell", "SkylakeX", "Zen"),
     None where numpy has no bundled OpenBLAS (or it does not say)."""
@@ -71,6 +66,11 @@ def numpy_matmul_gflops(n: int, repeats: int) -> dict:
     return {"n": n, "gflops_median": flops / timing["median_s"] / 1e9, **timing, "openblas_core": openblas_core_name()}
 
 
+# OPENBLAS_CORETYPE forces OpenBLAS's kernel, and machines here may inherit it: this project's VM of
+# 2026-12-04 (AMD Zen 5, EPYC family 26, AVX-512) had OPENBLAS_CORETYPE=Haswell in its environment, so
+# numpy's product ran the AVX2 kernel at 200-214 GFLOP/s against 399-414 with the kernel OpenBLAS
+# detects itself (AVX-512), and the shares of "peak" exceeded 100%.  The variable is read only when the
+# library loads, so the detected kernel is timed in a child process without it.
 def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> dict:
     """fp32 matmul peak of this machine, in GFLOP/s: numpy's n x n product with OpenBLAS's best kernel.
 

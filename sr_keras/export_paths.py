@@ -13,6 +13,11 @@ from __future__ import annotations
 import os
 
 
+def is_saved_model(path: str) -> bool:
+    """Whether folder `path` holds a SavedModel (its saved_model.pb)."""
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
 def version_folders(model_dir: str, servable_only: bool = False) -> list[int]:
     """The integer version folders of a model base folder, sorted ([] if it does not exist).
 
@@ -23,7 +28,7 @@ def version_folders(model_dir: str, servable_only: bool = False) -> list[int]:
         return []
     names = [name for name in os.listdir(model_dir) if name.isdigit()]
     if servable_only:
-        names = [name for name in names if os.path.isfile(os.path.join(model_dir, name, "saved_model.pb"))]
+        names = [name for name in names if is_saved_model(os.path.join(model_dir, name))]
     return sorted(int(name) for name in names)
 
 

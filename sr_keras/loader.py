@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from sr_keras.export_paths import version_folders
+from sr_keras.export_paths import is_saved_model, version_folders
 
 
 def shipped_names() -> list[str]:
@@ -68,10 +68,6 @@ class ModelSpec:
     name: str  # for tables and messages
 
 
-def _is_saved_model(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "saved_model.pb"))
-
-
 def _folder_name(path: str) -> str:
     return os.path.basename(os.path.normpath(os.path.abspath(path)))
 
@@ -90,7 +86,7 @@ def resolve(spec) -> ModelSpec:
             raise FileNotFoundError(f"{text}: no such model file")
         return ModelSpec(text, "keras" if text.endswith(".keras") else "weights_h5", text, os.path.basename(text))
     if os.path.isdir(text):
-        if _is_saved_model(text):
+        if is_saved_model(text):
             name = _folder_name(text)
             if name.isdigit():  # a version folder: named by its model folder
                 name = _folder_name(os.path.dirname(os.path.abspath(text)))

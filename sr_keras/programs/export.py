@@ -76,6 +76,12 @@ def tflite_path(output: str, model_name: str | None, quantization: str, input_si
     return os.path.join(output, tflite_file_name(model_name, quantization, input_size)) if model_name else None
 
 
+def check_tflite_free(path: str | None) -> None:
+    """ValueError if the .tflite file `path` exists and --overwrite is not given (None: not named yet)."""
+    if path and os.path.exists(path) and not FLAGS.overwrite:
+        raise ValueError(f"{path} already exists; pass --overwrite to replace it")
+
+
 def verify_saved_model(path: str, model) -> float:
     """max |serve_float(x) - clip(model(x))| on a random 12x10 image, through the reloaded SavedModel."""
     import numpy as np
@@ -133,9 +139,7 @@ def check_arguments() -> tuple[int, int] | None:
         raise ValueError(f"--max_input_pixels ({FLAGS.max_input_pixels}) and --memory_budget_mb ({FLAGS.memory_budget_mb}) must be positive")
     model_name = FLAGS.model_name or default_model_name(FLAGS.model)
     if FLAGS.format == "tflite":
-        planned = tflite_path(FLAGS.output, model_name, FLAGS.tflite_quantization, input_size)
-        if planned and os.path.exists(planned) and not FLAGS.overwrite:
-            raise ValueError(f"{planned} already exists; pass --overwrite to replace it")
+        check_tflite_free(tflite_path(FLAGS.output, model_name, FLAGS.tflite_quantization, input_size))
     if FLAGS.format == "saved_model" and FLAGS.version is not None and model_name:
         check_version_free(os.path.join(FLAGS.output, model_name), FLAGS.version)
     return input_size
@@ -180,8 +184,7 @@ def main(argv, input_size):
         return
 
     path = tflite_path(FLAGS.output, model_name, FLAGS.tflite_quantization, input_size)
-    if os.path.exists(path) and not FLAGS.overwrite:
-        raise ValueError(f"{path} already exists; pass --overwrite to replace it")
+    check_tflite_free(path)  # again: a name only the loaded model gives is checked here
     representative = None
     if FLAGS.tflite_quantization == "int8":
         from sr_keras.data import sources
